@@ -1,0 +1,1 @@
+"""Subcommands of the pytest-jitera CLI, one module each."""

@@ -1,0 +1,172 @@
+"""One way to run docker, kind, helm, kubectl, pg_dump and friends.
+
+Every external command goes through :class:`Runner` so that a failure always shows the same
+three things: a command line that can be pasted into a shell, the exit code and the tail of
+the output, with secrets masked. Unit tests of pure logic may pass any object that satisfies
+:class:`CommandRunner`; nothing else should call :mod:`subprocess` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from pytest_jitera.errors import JiteraError, ToolError
+from pytest_jitera.redact import redact
+
+OUTPUT_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished command left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+class RunError(JiteraError):
+    """A command exited non-zero or timed out; the message is safe to print."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: int | None,
+        output: str,
+        secrets: Iterable[str] = (),
+        reason: str | None = None,
+    ) -> None:
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        secrets = tuple(secrets)
+        self.command_line = redact(shlex.join(self.argv), secrets)
+        tail = "\n".join(output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:])
+        self.output = redact(tail, secrets)
+        status = reason or f"exit code {returncode}"
+        message = f"command failed ({status}): {self.command_line}"
+        if self.output:
+            message += "\n" + "\n".join("    " + line for line in self.output.splitlines())
+        super().__init__(message)
+
+
+class CommandRunner(Protocol):
+    """The interface the library needs from a runner; fakes implement it in unit tests."""
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        cwd: Path | None = None,
+        stdout: IO[bytes] | None = None,
+    ) -> Completed: ...
+
+
+@dataclass
+class Runner:
+    """Runs commands for real.
+
+    ``secrets`` holds values that must never appear in an error message (passwords read from
+    chart values or Secrets are added as they are discovered). ``echo`` prints each command
+    line, redacted, before it runs: long runbook steps should never be silent.
+    """
+
+    secrets: set[str] = field(default_factory=set)
+    echo: bool = False
+    log: IO[str] = field(default_factory=lambda: sys.stderr)
+
+    def add_secret(self, value: str | None) -> None:
+        """Remember a value that must be masked wherever it would be printed."""
+        if value:
+            self.secrets.add(value)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        cwd: Path | None = None,
+        stdout: IO[bytes] | None = None,
+    ) -> Completed:
+        """Run ``argv``; raise :class:`RunError` on failure when ``check`` is true.
+
+        With ``stdout`` given the command's output is streamed straight into that binary file
+        (dumps can be many gigabytes) and ``Completed.stdout`` is empty.
+        """
+        argv = [str(a) for a in argv]
+        full_env = {**os.environ, **env} if env is not None else None
+        if self.echo:
+            print(f"$ {redact(shlex.join(argv), self.secrets)}", file=self.log, flush=True)
+        started = time.monotonic()
+        try:
+            if stdout is not None:
+                proc_b = subprocess.run(
+                    argv,
+                    env=full_env,
+                    input=input.encode() if input is not None else None,
+                    stdout=stdout,
+                    stderr=subprocess.PIPE,
+                    timeout=timeout,
+                    cwd=cwd,
+                    check=False,
+                )
+                result = Completed(
+                    tuple(argv),
+                    proc_b.returncode,
+                    "",
+                    proc_b.stderr.decode(errors="replace"),
+                    time.monotonic() - started,
+                )
+            else:
+                proc = subprocess.run(
+                    argv,
+                    env=full_env,
+                    input=input,
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    timeout=timeout,
+                    cwd=cwd,
+                    check=False,
+                )
+                result = Completed(
+                    tuple(argv),
+                    proc.returncode,
+                    proc.stdout,
+                    proc.stderr,
+                    time.monotonic() - started,
+                )
+        except FileNotFoundError as exc:
+            raise ToolError(
+                f"{argv[0]!r} was not found on PATH",
+                hint="install it, or run `pytest-jitera bootstrap --air-gapped` on a host "
+                "without registry access",
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            out = _text(exc.stdout) + _text(exc.stderr)
+            raise RunError(argv, None, out, self.secrets, reason=f"timed out after {timeout}s") from exc
+        if check and result.returncode != 0:
+            raise RunError(argv, result.returncode, result.stdout + result.stderr, self.secrets)
+        return result
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

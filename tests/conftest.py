@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytest_plugins = ["pytester"]
+
+BASE_VALUES: dict[str, Any] = {
+    "image": {"repository": "jitera/automation", "tag": "v24.05.01"},
+    "externalPostgres": {"host": "db.internal", "port": 5432, "database": "jitera"},
+    "credentials": {"smtp": {"user": "mailer"}},
+    "replicas": 1,
+}
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: automation
+  labels:
+    app.kubernetes.io/version: {version}
+spec:
+  replicas: {{{{ .Values.replicas }}}}
+  template:
+    spec:
+      containers:
+        - name: automation
+          image: "jitera/automation:{version}"
+"""
+
+
+def write_chart(
+    folder: Path,
+    version: str = "v24.05.01",
+    values: dict[str, Any] | None = None,
+    templates: dict[str, str] | None = None,
+) -> Path:
+    """A minimal Jitera-shaped chart at folder/charts/jitera."""
+    root = folder / "charts" / "jitera"
+    (root / "templates").mkdir(parents=True, exist_ok=True)
+    (root / "Chart.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v2", "name": "jitera", "version": "24.501.0", "appVersion": version})
+    )
+    (root / "values.yaml").write_text(yaml.safe_dump(values if values is not None else BASE_VALUES))
+    for name, text in (templates or {"deployment.yaml": DEPLOYMENT.format(version=version)}).items():
+        (root / "templates" / name).write_text(text)
+    return folder
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            zf.write(path, path.relative_to(folder).as_posix())
+    return archive
+
+
+@pytest.fixture
+def make_chart(tmp_path: Path) -> Callable[..., Path]:
+    counter = iter(range(10_000))
+
+    def make(version: str = "v24.05.01", *, zipped: bool = False, **kwargs: Any) -> Path:
+        folder = write_chart(tmp_path / f"src{next(counter)}-{version}", version, **kwargs)
+        if zipped:
+            return zip_folder(folder, tmp_path / f"jitera-helm-{version}.zip")
+        return folder
+
+    return make
