@@ -1,6 +1,6 @@
-"""Repository-level collection rules.
+"""Repository-level collection rule.
 
-``pytest`` alone runs the project's own tests (``tests/``). A rehearsal
+``pytest`` alone runs the project's own tests (``tests/``, the ``testpaths``). A rehearsal
 (``pytest --jitera-from=A --jitera-to=B``) runs the user-facing suites in ``suites/`` instead,
 unless paths are named explicitly on the command line.
 """
@@ -11,21 +11,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent
+SUITES = Path(__file__).parent / "suites"
 
 
-def _rehearsal_requested(config: pytest.Config) -> bool:
-    return bool(config.getoption("jitera_from") or config.getini("jitera_from"))
-
-
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Keep the suites and the project's tests apart unless the user names paths."""
-    explicit = config.args_source == pytest.Config.ArgsSource.ARGS
-    if explicit:
-        return None
-    rehearsal = _rehearsal_requested(config)
-    if collection_path == ROOT / "suites" and not rehearsal:
-        return True
-    if collection_path == ROOT / "tests" and rehearsal:
-        return True
-    return None
+def pytest_configure(config: pytest.Config) -> None:
+    """Point a rehearsal without explicit paths at the suites."""
+    rehearsal = config.getoption("jitera_from") or config.getini("jitera_from")
+    if rehearsal and config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [str(SUITES)]
