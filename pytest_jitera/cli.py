@@ -19,6 +19,7 @@ from pytest_jitera.errors import JiteraError
 COMMAND_MODULES: tuple[str, ...] = (
     "plan",
     "diff",
+    "classify",
 )
 
 

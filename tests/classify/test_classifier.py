@@ -1,0 +1,140 @@
+"""The decision chain over already-computed facts, and the report shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_jitera.classify import classify_release, decide, procedure_for
+from pytest_jitera.migrations.findings import Finding, could_not_analyse
+from pytest_jitera.migrations.inventory import InventoryDiff, MigrationFile
+from pytest_jitera.migrations.references import Reference
+
+from .conftest import FIXTURES
+
+ADDED = MigrationFile("migrate", "20240601000000", "x", "db/migrate/20240601000000_x.rb")
+DATA = MigrationFile("data", "20240602000000", "y", "db/data/20240602000000_y.rb")
+NOTHING = InventoryDiff((), ())
+ONE_ADDED = InventoryDiff((ADDED,), ())
+DROP = Finding(ADDED.path, 3, "drop_table", {"table": "legacy_reports"})
+REMOVE = Finding(ADDED.path, 4, "remove_column", {"table": "users", "column": "legacy_flag"})
+
+
+def _decide(**kwargs):
+    base = dict(structural_change=False, chart_json={}, diff=NOTHING, findings=[], references={})
+    base.update(kwargs)
+    return decide(**base)
+
+
+def test_tag_only_release_without_migrations_is_scenario_1() -> None:
+    result = _decide()
+    assert result.scenario == 1
+    assert "helm rollback" in result.procedure[0]
+
+
+def test_flags_do_not_escalate_a_release_without_schema_change() -> None:
+    # the runbook only escalates once step 3 (scenario 1 test) has failed
+    assert _decide(writes_during_rollback=True, full_consistency=True).scenario == 1
+
+
+def test_structural_chart_change_alone_is_scenario_2() -> None:
+    result = _decide(structural_change=True)
+    assert result.scenario == 2
+    assert any("chart" in r.text for r in result.reasons)
+
+
+def test_removed_migration_is_scenario_3_even_without_other_change() -> None:
+    result = _decide(diff=InventoryDiff((), (ADDED,)))
+    assert result.scenario == 3
+    assert result.reasons[0].evidence == (ADDED.path,)
+
+
+def test_non_destructive_migration_is_scenario_2() -> None:
+    result = _decide(diff=InventoryDiff((ADDED, DATA), ()))
+    assert result.scenario == 2
+    assert "1 schema migration(s) and 1 data migration(s)" in result.reasons[0].text
+    assert "--writes-during-rollback" in result.reasons[0].text
+
+
+def test_new_enum_type_is_scenario_2_with_restore_warning() -> None:
+    enum = Finding(ADDED.path, 3, "create_enum", {"type": "mood"})
+    result = _decide(diff=ONE_ADDED, findings=[enum])
+    assert result.scenario == 2
+    assert any("DuplicateObject" in r.text for r in result.reasons)
+    assert any("new database instance" in step for step in result.procedure)
+
+
+def test_drop_referenced_only_from_admin_is_scenario_2() -> None:
+    refs = {"legacy_reports": [Reference("lib/tasks/x.rake", 2, "admin", "LegacyReport")]}
+    result = _decide(diff=ONE_ADDED, findings=[DROP], references=refs)
+    assert result.scenario == 2
+    assert "lib/tasks/x.rake:2" in result.reasons[-1].evidence
+    assert any("lib/tasks/x.rake" in step for step in result.procedure)
+
+
+def test_drop_referenced_from_user_facing_code_is_scenario_3() -> None:
+    refs = {"users.legacy_flag": [Reference("app/controllers/u.rb", 4, "user_facing", "legacy_flag"),
+                                  Reference("lib/tasks/x.rake", 2, "admin", "legacy_flag")]}
+    result = _decide(diff=ONE_ADDED, findings=[REMOVE], references=refs)
+    assert result.scenario == 3
+    assert result.reasons[0].evidence[:2] == (f"{ADDED.path}:4", "app/controllers/u.rb:4")
+
+
+def test_unreferenced_destructive_change_is_scenario_2() -> None:
+    result = _decide(diff=ONE_ADDED, findings=[DROP], references={"legacy_reports": []})
+    assert result.scenario == 2
+
+
+@pytest.mark.parametrize("flag", ["writes_during_rollback", "full_consistency"])
+def test_escalation_flags_make_scenario_3(flag: str) -> None:
+    result = _decide(diff=ONE_ADDED, findings=[DROP], references={}, **{flag: True})
+    assert result.scenario == 3
+    assert result.flags[flag] is True
+
+
+def test_could_not_analyse_is_scenario_3() -> None:
+    result = _decide(diff=ONE_ADDED, findings=[could_not_analyse(ADDED.path, "binary")])
+    assert result.scenario == 3
+    assert "could not analyse" in result.reasons[0].text
+
+
+def test_json_shape() -> None:
+    refs = {"legacy_reports": [Reference("lib/tasks/x.rake", 2, "admin", "LegacyReport")]}
+    data = _decide(structural_change=True, chart_json={"verdict": "structural change"},
+                   diff=ONE_ADDED, findings=[DROP], references=refs).to_json()
+    json.dumps(data)
+    assert data["scenario"] == 2
+    assert data["chart"] == {"verdict": "structural change", "structural_change": True}
+    assert data["migrations"]["added"][0]["path"] == ADDED.path
+    assert data["migrations"]["removed"] == []
+    assert {"file", "line", "op", "objects"} <= data["findings"][0].keys()
+    assert data["references"]["legacy_reports"] == [
+        {"file": "lib/tasks/x.rake", "line": 2, "kind": "admin", "name": "LegacyReport"}]
+    assert all(isinstance(step, str) for step in data["procedure"])
+    assert all({"scenario", "text", "evidence"} <= r.keys() for r in data["reasons"])
+
+
+@pytest.mark.parametrize("scenario", [1, 2, 3])
+def test_every_scenario_has_a_procedure(scenario: int) -> None:
+    assert len(procedure_for(scenario)) >= 3
+
+
+@pytest.mark.parametrize(("name", "expected"), [("scenario1", 1), ("scenario2", 2), ("scenario3", 3)])
+def test_fixture_trees_classify(name: str, expected: int) -> None:
+    base = FIXTURES / name
+    result = classify_release(base / "old" / "app", base / "new" / "app",
+                              structural_change=name == "scenario3")
+    assert result.scenario == expected
+
+
+def test_binary_migration_in_tree_is_scenario_3(tmp_path: Path) -> None:
+    import shutil
+
+    new = tmp_path / "new"
+    shutil.copytree(FIXTURES / "scenario1" / "new" / "app", new)
+    (new / "db" / "migrate" / "20240601000000_blob.rb").write_bytes(b"\x00\x01\x02\xff")
+    result = classify_release(FIXTURES / "scenario1" / "old" / "app", new, structural_change=False)
+    assert result.scenario == 3
+    assert result.findings[0].op == "could_not_analyse"
