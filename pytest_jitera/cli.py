@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "plan",
     "diff",
     "classify",
+    "build_reference",
 )
 
 

@@ -34,7 +34,6 @@ def test_overrides_still_apply(
     jitera_config: JiteraConfig,
 ) -> None:
     """Checklist "diff values.yaml": every key you override is still read by the new chart."""
-    __tracebackhide__ = True
     diff = jitera_chart_diff(jitera_hop.old.version, jitera_hop.new.version)
     report = jitera_config.report / "diffs"
     report.mkdir(parents=True, exist_ok=True)

@@ -140,3 +140,18 @@ def test_suite_under_xdist(pytester: pytest.Pytester, catalog: Path) -> None:
         f"--jitera-report={pytester.path / 'r'}",
     )
     result.assert_outcomes(passed=3)
+
+
+def test_embedded_reference_series_is_the_default_catalog(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_before_upgrade=SUITE.read_text())
+    values = pytester.path / "prod.yaml"
+    values.write_text(yaml.safe_dump({"externalPostgres": {"host": "prod-db.internal"}}))
+    result = pytester.runpytest(
+        "--jitera-from=v24.05.01", "--jitera-to=v24.07.01", f"--jitera-values={values}",
+        f"--jitera-report={pytester.path / 'r'}", "-v",
+    )
+    result.assert_outcomes(passed=3, failed=1, skipped=2)
+    result.stdout.fnmatch_lines([
+        "*test_overrides_still_apply?v24.05.01->v24.06.01? FAILED*",
+        "*test_overrides_still_apply?v24.06.01->v24.07.01? PASSED*",
+    ])

@@ -1,0 +1,61 @@
+"""``pytest-jitera build-reference``: build the reference release series outside a test run.
+
+A developer rehearsing by hand, or CI preparing a kind cluster, needs the chart zips and images
+without running pytest; the logic lives in :mod:`pytest_jitera.reference.build`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pytest_jitera.errors import JiteraError
+from pytest_jitera.reference.build import build_reference
+from pytest_jitera.runner import Runner
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``build-reference`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "build-reference",
+        help="build the reference chart zips (and images) of every release in the series",
+        description="Write jitera-helm-<VERSION>.zip for every reference release into --out; "
+        "with --images also docker-build jitera/{automation,ultron,studio}:<VERSION>.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--release",
+        action="append",
+        metavar="VERSION",
+        help="build only this release (repeatable), e.g. v24.06.01; default: all",
+    )
+    parser.add_argument("--images", action="store_true", help="also build the release images")
+    parser.add_argument(
+        "--air-gapped",
+        action="store_true",
+        help="also build the Debian PostgreSQL and FerretDB images (needs --images, Go)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build and print one line per artefact."""
+    if args.air_gapped and not args.images:
+        raise JiteraError("--air-gapped builds images", hint="add --images")
+    runner = Runner(echo=True) if args.images else None
+    result = build_reference(
+        args.out,
+        versions=args.release,
+        images=args.images,
+        air_gapped=args.air_gapped,
+        runner=runner,
+    )
+    for release in result.releases:
+        print(
+            f"{release.version}\tchart {release.version.semver()}\t{release.zip_path}\t"
+            f"schema {release.schema_versions[-1]}\tdata {len(release.data_versions)}"
+        )
+    for image in result.images:
+        print(f"image\t{image}")
+    return 0

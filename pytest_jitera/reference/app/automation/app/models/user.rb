@@ -1,0 +1,3 @@
+class User < ApplicationRecord
+  has_many :projects
+end
