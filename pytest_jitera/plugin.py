@@ -21,6 +21,11 @@ from pytest_jitera.fixtures.charts import (  # noqa: F401  (fixtures are found b
     jitera_config,
     jitera_plan,
 )
+from pytest_jitera.fixtures.datastores import (  # noqa: F401
+    jitera_postgres_database,
+    jitera_test_mongo_uri,
+    jitera_test_postgres,
+)
 from pytest_jitera.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.versions import Version
 

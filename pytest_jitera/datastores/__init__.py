@@ -1,0 +1,88 @@
+"""Backups that are proven restorable, schema snapshots and consistency checks.
+
+The runbook's rollback safety rests on three claims: a backup exists, it restores, and what it
+restores is what was there before the upgrade. This package turns each claim into something a
+test can check on real PostgreSQL (Automation, PGVector) and MongoDB servers, locally or
+through ``kubectl exec`` into a database pod. It does not import pytest; the pytest layer is
+:mod:`pytest_jitera.fixtures.datastores`.
+"""
+
+from __future__ import annotations
+
+from pytest_jitera.datastores.checks import (
+    Backfill,
+    check_backfills,
+    check_migrations_match,
+    check_references,
+    check_schema_restored,
+    find_restore_leftovers,
+    migration_versions,
+    versions_in_dir,
+)
+from pytest_jitera.datastores.connection import (
+    PgConnInfo,
+    decode_secret_data,
+    pg_conninfo_from_secret,
+    pg_conninfo_from_values,
+)
+from pytest_jitera.datastores.diff import Change, SchemaDiff, diff_schemas
+from pytest_jitera.datastores.findings import Finding, findings_to_json, format_findings
+from pytest_jitera.datastores.mongo import (
+    MongoSnapshot,
+    MongoTarget,
+    capture_mongo_schema,
+    capture_mongo_stats,
+    restore_mongo,
+    snapshot_mongo,
+    verify_mongo_snapshot,
+)
+from pytest_jitera.datastores.pgclient import KubectlExec, PgClient
+from pytest_jitera.datastores.postgres import (
+    PgSnapshot,
+    RestoreResult,
+    capture_postgres,
+    restore_postgres,
+    snapshot_postgres,
+    verify_postgres_snapshot,
+)
+from pytest_jitera.datastores.schema import SchemaSnapshot
+from pytest_jitera.datastores.verdict import Status, Verification
+
+__all__ = [
+    "Backfill",
+    "Change",
+    "Finding",
+    "KubectlExec",
+    "MongoSnapshot",
+    "MongoTarget",
+    "PgClient",
+    "PgConnInfo",
+    "PgSnapshot",
+    "RestoreResult",
+    "SchemaDiff",
+    "SchemaSnapshot",
+    "Status",
+    "Verification",
+    "capture_mongo_schema",
+    "capture_mongo_stats",
+    "capture_postgres",
+    "check_backfills",
+    "check_migrations_match",
+    "check_references",
+    "check_schema_restored",
+    "decode_secret_data",
+    "diff_schemas",
+    "find_restore_leftovers",
+    "findings_to_json",
+    "format_findings",
+    "migration_versions",
+    "pg_conninfo_from_secret",
+    "pg_conninfo_from_values",
+    "restore_mongo",
+    "restore_postgres",
+    "snapshot_mongo",
+    "snapshot_postgres",
+    "verify_mongo_snapshot",
+    "verify_postgres_snapshot",
+    "versions_in_dir",
+]
