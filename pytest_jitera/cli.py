@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "diff",
     "classify",
     "build_reference",
+    "bootstrap",
 )
 
 

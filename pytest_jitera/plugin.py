@@ -26,6 +26,11 @@ from pytest_jitera.fixtures.datastores import (  # noqa: F401
     jitera_test_mongo_uri,
     jitera_test_postgres,
 )
+from pytest_jitera.fixtures.kind import (  # noqa: F401
+    jitera_tools,
+    kind_cluster,
+    kind_toolbox_image,
+)
 from pytest_jitera.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.versions import Version
 

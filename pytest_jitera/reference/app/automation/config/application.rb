@@ -17,6 +17,9 @@ module Automation
     # The image's file system is treated as read-only: never write db/schema.rb or
     # db/data_schema.rb after a migration.
     config.active_record.dump_schema_after_migration = false
+    # A container's stdout is a pipe, block-buffered by default: without sync an error such as
+    # PG::UndefinedColumn would sit in the buffer instead of reaching `kubectl logs`.
+    $stdout.sync = true
     config.logger = ActiveSupport::Logger.new($stdout)
     config.log_level = ENV.fetch("RAILS_LOG_LEVEL", "info").to_sym
     config.hosts.clear

@@ -1,0 +1,138 @@
+"""Pinned versions and image names of the air-gapped toolchain.
+
+Everything the bootstrap builds is pinned here, in one place, because the cache is keyed by
+these strings: change a pin (or :data:`RECIPE`) and the next run rebuilds exactly what depends
+on it, nothing else. The pairing follows kind v0.30 (Kubernetes 1.34, containerd 2.1, a bookworm
+base): 1.34 is the last Kubernetes whose kubelet still starts on cgroup v1 hosts by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Bumped whenever a base-image or build recipe changes, so that an old image or binary in the
+# local Docker store or cache is not mistaken for the current one.
+RECIPE = "j1"
+# Revision of the node recipe (entrypoint, units, manifests, component Dockerfiles): bumping it
+# rebuilds the component images and the node image (a minute), not the Debian bases.
+NODE_RECIPE = "n3"
+
+
+@dataclass(frozen=True)
+class Pins:
+    """Versions of every program in the toolchain and the node image."""
+
+    kind: str = "v0.30.0"
+    helm: str = "v3.19.5"
+    kubernetes: str = "v1.34.4"
+    kubernetes_date: str = "2026-02-10T19:32:20Z"
+    containerd: str = "v2.1.5"
+    runc: str = "v1.3.6"
+    cni_plugins: str = "v1.7.1"
+    crictl: str = "v1.34.0"
+    etcd: str = "v3.6.5"
+    coredns: str = "v1.12.1"
+    pause: str = "3.10"
+    local_path_provisioner: str = "v0.0.30"
+    debian_suite: str = "bookworm"
+
+    @property
+    def staging(self) -> str:
+        """Version of the published k8s.io/* staging modules paired with :attr:`kubernetes`."""
+        return "v0" + self.kubernetes[2:]
+
+    @property
+    def kubernetes_minor(self) -> int:
+        """Minor version number of :attr:`kubernetes` (34 for v1.34.4)."""
+        return int(self.kubernetes.split(".")[1])
+
+
+@dataclass(frozen=True)
+class Images:
+    """Names of every image the bootstrap makes; the node image preloads all but the bases."""
+
+    pins: Pins
+
+    @property
+    def debian(self) -> str:
+        """Tagged like Docker Hub's image so project Dockerfiles build unchanged offline."""
+        return f"debian:{self.pins.debian_suite}-slim"
+
+    @property
+    def netbase(self) -> str:
+        """Debian with iptables, nftables, iproute2, conntrack and busybox."""
+        return f"localhost/jitera/netbase:{self.pins.debian_suite}-{RECIPE}"
+
+    @property
+    def toolbox(self) -> str:
+        """Image for e2e test workloads (busybox httpd/wget/nc, sh); same as :attr:`netbase`."""
+        return f"localhost/jitera/toolbox:{self.pins.debian_suite}-{RECIPE}"
+
+    @property
+    def node_base(self) -> str:
+        """Debian with systemd and what kind's base image holds, before Kubernetes."""
+        return f"localhost/jitera/kind-base:{self.pins.debian_suite}-{RECIPE}"
+
+    @property
+    def node(self) -> str:
+        """The kind node image: pass it to ``kind create cluster --image``."""
+        return f"localhost/jitera/kind-node:{self.pins.kubernetes}-{NODE_RECIPE}"
+
+    def component(self, name: str) -> str:
+        """``registry.k8s.io/<name>:<version>`` exactly as kubeadm refers to it."""
+        return f"registry.k8s.io/{name}:{self.pins.kubernetes}"
+
+    @property
+    def etcd(self) -> str:
+        """Kubeadm names etcd images after the etcd version with a ``-0`` build suffix."""
+        return f"registry.k8s.io/etcd:{self.pins.etcd.removeprefix('v')}-0"
+
+    @property
+    def coredns(self) -> str:
+        """Kubeadm's CoreDNS reference."""
+        return f"registry.k8s.io/coredns/coredns:{self.pins.coredns}"
+
+    @property
+    def pause(self) -> str:
+        """The sandbox image named in the node's containerd config."""
+        return f"registry.k8s.io/pause:{self.pins.pause}"
+
+    @property
+    def pause_kubeadm(self) -> str:
+        """Kubeadm's own pause reference; preloaded too so nothing ever tries to pull it."""
+        return "registry.k8s.io/pause:3.10.1"
+
+    @property
+    def netd(self) -> str:
+        """pytest-jitera's node network daemon (stands in for kindnetd)."""
+        return f"localhost/jitera/netd:{self.pins.kubernetes}-{NODE_RECIPE}"
+
+    @property
+    def local_path(self) -> str:
+        """Rancher local-path-provisioner."""
+        return f"localhost/jitera/local-path-provisioner:{self.pins.local_path_provisioner}"
+
+    @property
+    def local_path_helper(self) -> str:
+        """Helper pod image of the provisioner; needs only sh, mkdir and rm."""
+        return f"localhost/jitera/local-path-helper:{self.pins.debian_suite}-{RECIPE}"
+
+    def preloaded(self) -> list[str]:
+        """Every image the node needs before anything could be loaded into it."""
+        return [
+            self.component("kube-apiserver"),
+            self.component("kube-controller-manager"),
+            self.component("kube-scheduler"),
+            self.component("kube-proxy"),
+            self.etcd,
+            self.coredns,
+            self.pause,
+            self.pause_kubeadm,
+            self.netd,
+            self.local_path,
+            self.local_path_helper,
+        ]
+
+
+PINS = Pins()
+IMAGES = Images(PINS)

@@ -1,0 +1,52 @@
+"""A cluster made and deleted through KindCluster leaves no container and no network behind.
+
+This module runs before the smoke tests (file order), while no other cluster of this run
+exists, so it can also check that kind's docker network is removed at teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_jitera.bootstrap import IMAGES
+from pytest_jitera.fixtures._keys import jitera_config
+from pytest_jitera.kind import KIND_CLUSTER_LABEL, KindCluster, cluster_name, new_run_id
+from pytest_jitera.runner import Runner
+from pytest_jitera.tools import Toolset
+
+KIND_CONFIG = Path(__file__).resolve().parents[2] / "kind-config" / "cluster.yaml"
+
+
+def test_create_ready_delete_leaves_nothing(
+    jitera_tools: Toolset, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    cfg = jitera_config(request.config)
+    if cfg.kubeconfig is not None:
+        pytest.skip("--jitera-kubeconfig given: this run creates no cluster")
+    runner = Runner()
+    docker = jitera_tools["docker"]
+    image = cfg.kind_image or IMAGES.node
+    name = cluster_name(new_run_id(), suffix="life")
+    others = runner.run([docker, "ps", "-aq", "--filter", f"label={KIND_CLUSTER_LABEL}"])
+    started = time.monotonic()
+    with KindCluster(name=name, workdir=tmp_path, runner=runner, kind=jitera_tools["kind"],
+                     kubectl=jitera_tools["kubectl"], docker=docker, image=image,
+                     config=KIND_CONFIG, env=jitera_tools.env()) as cluster:
+        ready = time.monotonic() - started
+        nodes = cluster.kubectl_run("get", "nodes", "-o", "name").split()
+        assert nodes == [f"node/{name}-control-plane"]
+        version = cluster.kubectl_run("version", "-o", "json")
+        assert '"gitVersion": "v1.34' in version or cfg.kind_image
+    print(f"cluster {name}: created and Ready in {ready:.0f}s "
+          f"(kind create {cluster.creation_seconds or 0:.0f}s)")
+    left = runner.run([docker, "ps", "-aq", "--filter", f"label={KIND_CLUSTER_LABEL}={name}"])
+    assert left.stdout.strip() == ""
+    assert not cluster.kubeconfig.exists() or cluster.kubeconfig.parent == tmp_path
+    # Under xdist another worker may be creating its cluster in kind's network right now.
+    if not others.stdout.strip() and "PYTEST_XDIST_WORKER" not in os.environ:
+        networks = runner.run([docker, "network", "ls", "--format", "{{.Name}}"]).stdout.split()
+        assert "kind" not in networks

@@ -1,0 +1,346 @@
+"""KindCluster naming, readiness and cleanup logic with a fake runner (no Docker, no kind)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from pytest_jitera.bootstrap.airgapped import (
+    Bootstrap,
+    cap_in_bounding_set,
+    default_cache_dir,
+    render,
+)
+from pytest_jitera.bootstrap.pins import IMAGES
+from pytest_jitera.kind import (
+    MAX_NAME,
+    ClusterError,
+    KindCluster,
+    OwnerRecord,
+    cluster_name,
+    is_leftover,
+    reap_leftovers,
+    remove_kind_network_if_unused,
+    system_pods_status,
+)
+from pytest_jitera.runner import Completed, RunError
+
+Rule = Callable[[list[str]], tuple[int, str] | None]
+
+
+class FakeRunner:
+    """Records calls; the first rule that answers a command decides its result (default: ok)."""
+
+    def __init__(self, *rules: Rule) -> None:
+        self.rules = list(rules)
+        self.calls: list[list[str]] = []
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        cwd: Path | None = None,
+        stdout: IO[bytes] | None = None,
+    ) -> Completed:
+        argv = [str(a) for a in argv]
+        self.calls.append(argv)
+        code, out = 0, ""
+        for rule in self.rules:
+            answer = rule(argv)
+            if answer is not None:
+                code, out = answer
+                break
+        if check and code != 0:
+            raise RunError(argv, code, out)
+        return Completed(tuple(argv), code, out, "", 0.0)
+
+    def commands(self, *prefix: str) -> list[list[str]]:
+        return [c for c in self.calls if c[: len(prefix)] == list(prefix)]
+
+
+READY_PODS = (
+    '{"items": [{"metadata": {"namespace": "kube-system", "name": "coredns-1"},'
+    ' "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}]}'
+)
+
+
+def ready_pods(argv: list[str]) -> tuple[int, str] | None:
+    return (0, READY_PODS) if "pods" in argv and "json" in argv else None
+
+
+def fail_on(*words: str) -> Rule:
+    def rule(argv: list[str]) -> tuple[int, str] | None:
+        return (1, "failed: " + " ".join(words)) if all(w in argv for w in words) else None
+    return rule
+
+
+def make(tmp_path: Path, runner: FakeRunner, **kw: Any) -> KindCluster:
+    return KindCluster(name="jitera-abc123-gw0", workdir=tmp_path / "work", runner=runner,
+                       registry=tmp_path / "registry", logs_dir=tmp_path / "logs",
+                       ready_timeout=1, **kw)
+
+
+# ------------------------------------------------------------------ naming
+def test_cluster_name_is_unique_per_worker_and_dns_safe() -> None:
+    assert cluster_name("abc123", "gw0") == "jitera-abc123-gw0"
+    assert cluster_name("abc123", None) == "jitera-abc123"
+    assert cluster_name("abc123", "gw1") != cluster_name("abc123", "gw0")
+    assert cluster_name("ABC_123", "Worker 7", "big") == "jitera-abc-123-worker-7-big"
+    long = cluster_name("a" * 30, "gw12", "some-very-long-suffix")
+    assert len(long) <= MAX_NAME
+    assert not long.endswith("-")
+    with pytest.raises(ValueError, match="run id"):
+        cluster_name("")
+
+
+# ------------------------------------------------------------------ readiness
+def test_system_pods_status() -> None:
+    assert system_pods_status({"items": []}) == (False, [])
+    ok, waiting = system_pods_status({"items": [
+        {"metadata": {"namespace": "kube-system", "name": "a"},
+         "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}},
+        {"metadata": {"namespace": "kube-system", "name": "job"}, "status": {"phase": "Succeeded"}},
+        {"metadata": {"namespace": "local-path-storage", "name": "lpp"},
+         "status": {"phase": "Pending", "conditions": []}},
+    ]})
+    assert not ok
+    assert waiting == ["local-path-storage/lpp (Pending)"]
+
+
+# ------------------------------------------------------------------ lifecycle
+def test_enter_creates_waits_and_exit_deletes(tmp_path: Path) -> None:
+    runner = FakeRunner(ready_pods)
+    with make(tmp_path, runner, image="localhost/jitera/kind-node:v1.34.4-n3",
+              config=tmp_path / "cluster.yaml") as cluster:
+        create = runner.commands("kind", "create", "cluster")[0]
+        assert create[create.index("--name") + 1] == "jitera-abc123-gw0"
+        kubeconfig = create[create.index("--kubeconfig") + 1]
+        assert kubeconfig == str(tmp_path / "work" / "jitera-abc123-gw0.kubeconfig")
+        assert "/.kube/" not in kubeconfig
+        assert create[create.index("--image") + 1].startswith("localhost/jitera/kind-node")
+        assert "--retain" in create
+        assert (tmp_path / "registry" / "jitera-abc123-gw0.json").is_file()
+        assert all(c[1:3] == ["--kubeconfig", kubeconfig]
+                   for c in runner.calls if c[0] == "kubectl")
+        assert cluster.created
+    assert runner.commands("kind", "delete", "cluster")
+    assert not (tmp_path / "registry" / "jitera-abc123-gw0.json").exists()
+
+
+def test_failed_create_exports_logs_then_deletes(tmp_path: Path) -> None:
+    runner = FakeRunner(fail_on("create", "cluster"))
+    with pytest.raises(ClusterError, match="could not create"):
+        make(tmp_path, runner).__enter__()
+    names = [c[:3] for c in runner.calls if c[0] == "kind"]
+    assert names.index(["kind", "export", "logs"]) < names.index(["kind", "delete", "cluster"])
+
+
+def test_ctrl_c_while_waiting_deletes(tmp_path: Path) -> None:
+    def interrupt(argv: list[str]) -> tuple[int, str] | None:
+        if "wait" in argv:
+            raise KeyboardInterrupt
+        return None
+
+    runner = FakeRunner(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        make(tmp_path, runner).__enter__()
+    assert runner.commands("kind", "delete", "cluster")
+
+
+def test_not_ready_in_time_names_the_waiting_pods(tmp_path: Path) -> None:
+    pending = ('{"items": [{"metadata": {"namespace": "kube-system", "name": "coredns-x"},'
+               ' "status": {"phase": "Pending"}}]}')
+    runner = FakeRunner(lambda a: (0, pending) if "pods" in a else None)
+    with pytest.raises(ClusterError, match=r"kube-system/coredns-x \(Pending\)"):
+        make(tmp_path, runner).__enter__()
+    assert runner.commands("kind", "delete", "cluster")
+
+
+def test_keep_skips_deletion_everywhere(tmp_path: Path) -> None:
+    runner = FakeRunner(ready_pods)
+    with make(tmp_path, runner, keep=True):
+        pass
+    assert not runner.commands("kind", "delete", "cluster")
+    record = OwnerRecord.from_json(
+        (tmp_path / "registry" / "jitera-abc123-gw0.json").read_text())
+    assert record.keep
+
+    runner = FakeRunner(fail_on("create", "cluster"))
+    with pytest.raises(ClusterError):
+        make(tmp_path, runner, keep=True).__enter__()
+    assert not runner.commands("kind", "delete", "cluster")
+
+
+def test_teardown_error_becomes_a_warning(tmp_path: Path) -> None:
+    runner = FakeRunner(ready_pods, fail_on("delete", "cluster"))
+    with pytest.warns(UserWarning, match="could not delete kind cluster"), \
+            make(tmp_path, runner):
+        pass
+
+
+def test_existing_kubeconfig_creates_and_deletes_nothing(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "admin.conf"
+    kubeconfig.write_text("apiVersion: v1\n")
+    runner = FakeRunner()
+    with make(tmp_path, runner, existing_kubeconfig=kubeconfig) as cluster:
+        assert cluster.kubeconfig == kubeconfig
+    assert not [c for c in runner.calls if c[0] == "kind"]
+    assert runner.calls == [["kubectl", "--kubeconfig", str(kubeconfig), "get", "nodes",
+                             "-o", "name"]]
+
+
+def test_existing_kubeconfig_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ClusterError, match="does not exist"):
+        make(tmp_path, FakeRunner(), existing_kubeconfig=tmp_path / "nope").__enter__()
+
+
+# ------------------------------------------------------------------ network and reaping
+def test_kind_network_removed_only_when_unused() -> None:
+    busy = FakeRunner(lambda a: (0, "1\n") if "inspect" in a else None)
+    assert not remove_kind_network_if_unused(busy)
+    assert not busy.commands("docker", "network", "rm")
+    free = FakeRunner(lambda a: (0, "0\n") if "inspect" in a else None)
+    assert remove_kind_network_if_unused(free)
+    assert free.commands("docker", "network", "rm", "kind")
+
+
+def test_leftover_rules() -> None:
+    def dead(pid: int) -> bool:
+        return False
+
+    def alive(pid: int) -> bool:
+        return True
+
+    record = OwnerRecord("jitera-x", 123, "host-a", 0.0)
+    assert is_leftover(record, "host-a", dead)
+    assert not is_leftover(record, "host-a", alive)
+    assert not is_leftover(record, "host-b", dead)
+    assert not is_leftover(OwnerRecord("jitera-x", 123, "host-a", 0.0, keep=True), "host-a", dead)
+
+
+def test_reap_deletes_only_dead_owners_clusters(tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for name, pid in (("jitera-dead", 1), ("jitera-live", 2)):
+        (registry / f"{name}.json").write_text(OwnerRecord(name, pid, "h", 0.0).to_json())
+    (registry / "jitera-broken.json").write_text("{not json")
+    runner = FakeRunner(lambda a: (0, "jitera-dead\njitera-live\nother\n")
+                        if a[1:3] == ["get", "clusters"] else None)
+    reaped = reap_leftovers(runner, registry, host="h", alive=lambda pid: pid == 2)
+    assert reaped == ["jitera-dead"]
+    assert runner.commands("kind", "delete", "cluster", "--name", "jitera-dead")
+    assert not runner.commands("kind", "delete", "cluster", "--name", "jitera-live")
+    assert (registry / "jitera-live.json").exists()
+    assert not (registry / "jitera-dead.json").exists()
+
+
+# ------------------------------------------------------------------ bootstrap helpers
+def test_cap_sys_resource_detection() -> None:
+    assert cap_in_bounding_set(24, "CapBnd:\t000001fffeffffff\n") is False
+    assert cap_in_bounding_set(24, "CapBnd:\t000001ffffffffff\n") is True
+    assert cap_in_bounding_set(24, "Name: x\n") is None
+
+
+def test_cache_dir_resolution(tmp_path: Path) -> None:
+    assert default_cache_dir({"JITERA_CACHE_DIR": str(tmp_path)}) == tmp_path
+    assert default_cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "pytest-jitera"
+
+
+def test_stamps_gate_rebuilds(tmp_path: Path) -> None:
+    boot = Bootstrap(cache=tmp_path, runner=FakeRunner())
+    out = tmp_path / "bin" / "kind"
+    assert not boot.stamped("kind", "kind v0.30.0 j1", [out])
+    boot._write_stamp("kind", "kind v0.30.0 j1")
+    assert not boot.stamped("kind", "kind v0.30.0 j1", [out])  # output missing
+    out.parent.mkdir(parents=True)
+    out.write_text("")
+    assert boot.stamped("kind", "kind v0.30.0 j1", [out])
+    assert not boot.stamped("kind", "kind v0.31.0 j1", [out])  # pin changed
+
+
+def test_warm_go_install_runs_nothing(tmp_path: Path) -> None:
+    runner = FakeRunner()
+    boot = Bootstrap(cache=tmp_path, runner=runner, out=sys.stderr)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "kind").write_text("")
+    boot._write_stamp("kind", "kind v0.30.0 j1")
+    boot.go_install("kind", ["sigs.k8s.io/kind"], "v0.30.0", tmp_path / "bin", ["kind"])
+    assert runner.calls == []
+    assert boot.results[-1].cached
+
+
+def test_node_templates_render_completely() -> None:
+    from pytest_jitera.bootstrap.airgapped import data_path
+
+    values = {"NETD_IMAGE": IMAGES.netd, "LOCAL_PATH_IMAGE": IMAGES.local_path,
+              "LOCAL_PATH_HELPER_IMAGE": IMAGES.local_path_helper,
+              "KUBERNETES_VERSION": "v1.34.4", "STAGING_VERSION": "v0.34.4"}
+    for parts in (("node", "default-cni.yaml"), ("node", "default-storage.yaml"),
+                  ("templates", "kubernetes", "go.mod.tpl")):
+        text = render(data_path(*parts).read_text(), values)
+        assert "{{" not in text.replace("{{ .PodSubnet }}", "")
+    assert IMAGES.node not in IMAGES.preloaded()
+    assert IMAGES.pause in IMAGES.preloaded()
+
+
+def test_library_modules_do_not_import_pytest() -> None:
+    root = Path(__file__).resolve().parents[1] / "pytest_jitera"
+    files = [root / "kind.py", root / "tools.py", *sorted((root / "bootstrap").glob("*.py")),
+             root / "commands" / "bootstrap.py"]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "pytest" for n in names), path
+
+
+def test_network_lock_wraps_create_and_network_removal(tmp_path: Path) -> None:
+    events: list[str] = []
+
+    class Lock:
+        def __enter__(self) -> None:
+            events.append("lock")
+
+        def __exit__(self, *exc: object) -> None:
+            events.append("unlock")
+
+    def record(argv: list[str]) -> tuple[int, str] | None:
+        if argv[:3] == ["kind", "create", "cluster"] or argv[:3] == ["docker", "network", "rm"]:
+            events.append(argv[1] + " " + argv[2])
+        if "inspect" in argv:
+            return (0, "0\n")
+        return ready_pods(argv)
+
+    with make(tmp_path, FakeRunner(record), network_lock=Lock):
+        pass
+    assert events == ["lock", "create cluster", "unlock", "lock", "network rm", "unlock"]
+
+
+def test_privileged_failure_explains_the_missing_capability(tmp_path: Path) -> None:
+    from pytest_jitera.bootstrap.airgapped import BootstrapError
+
+    status = tmp_path / "status"
+    status.write_text("CapBnd:\t000001fffeffffff\n")
+
+    class Denied(FakeRunner):
+        def run(self, argv: Sequence[str], **kw: Any) -> Completed:
+            self.calls.append(list(argv))
+            return Completed(tuple(argv), 126, "", "OCI runtime create failed: unable to apply "
+                             "caps: operation not permitted", 0.0)
+
+    boot = Bootstrap(cache=tmp_path, runner=Denied(), out=sys.stderr)
+    with pytest.raises(BootstrapError) as info:
+        boot.check_privileged(status_path=status)
+    assert "privileged containers cannot start" in info.value.message
+    assert info.value.hint is not None
+    assert "CAP_SYS_RESOURCE" in info.value.hint
+    assert ".ci/docker-env.sh" in info.value.hint
