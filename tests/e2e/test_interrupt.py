@@ -1,0 +1,57 @@
+"""Ctrl-C in the middle of a suite still deletes the cluster the run created."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pytest_jitera.runner import Runner
+from pytest_jitera.tools import Toolset
+
+INNER_TEST = '''
+import json, os, time
+from pathlib import Path
+
+def test_waits_forever(kind_cluster):
+    marker = Path(os.environ["JITERA_INTERRUPT_MARKER"])
+    marker.write_text(json.dumps({"name": kind_cluster.name}))
+    time.sleep(600)
+'''
+
+
+def test_sigint_during_suite_deletes_cluster(jitera_tools: Toolset, tmp_path: Path) -> None:
+    (tmp_path / "test_inner.py").write_text(INNER_TEST)
+    marker = tmp_path / "cluster.json"
+    env = {**os.environ, "JITERA_INTERRUPT_MARKER": str(marker), "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path / "inner.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "test_inner.py", "-p", "no:cacheprovider", "-s",
+         f"--jitera-report={tmp_path / 'report'}"],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not marker.exists():
+            assert proc.poll() is None, (tmp_path / "inner.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the inner run never got a cluster"
+            time.sleep(2)
+        name = json.loads(marker.read_text())["name"]
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    output = (tmp_path / "inner.log").read_text()
+    assert "KeyboardInterrupt" in output or "Interrupted" in output, output[-3000:]
+    containers = Runner().run(
+        [jitera_tools["docker"], "ps", "-a", "--filter", f"name={name}-", "--format", "{{.Names}}"]
+    ).stdout.split()
+    assert containers == [], f"cluster {name} survived the interrupt: {containers}\n{output[-3000:]}"
+    clusters = Runner().run([jitera_tools["kind"], "get", "clusters"], env=jitera_tools.env()).stdout.split()
+    assert name not in clusters
