@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -28,44 +28,8 @@ from pytest_jitera.kind import (
     remove_kind_network_if_unused,
     system_pods_status,
 )
-from pytest_jitera.runner import Completed, RunError
-
-Rule = Callable[[list[str]], tuple[int, str] | None]
-
-
-class FakeRunner:
-    """Records calls; the first rule that answers a command decides its result (default: ok)."""
-
-    def __init__(self, *rules: Rule) -> None:
-        self.rules = list(rules)
-        self.calls: list[list[str]] = []
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        input: str | None = None,
-        check: bool = True,
-        timeout: float | None = None,
-        cwd: Path | None = None,
-        stdout: IO[bytes] | None = None,
-    ) -> Completed:
-        argv = [str(a) for a in argv]
-        self.calls.append(argv)
-        code, out = 0, ""
-        for rule in self.rules:
-            answer = rule(argv)
-            if answer is not None:
-                code, out = answer
-                break
-        if check and code != 0:
-            raise RunError(argv, code, out)
-        return Completed(tuple(argv), code, out, "", 0.0)
-
-    def commands(self, *prefix: str) -> list[list[str]]:
-        return [c for c in self.calls if c[: len(prefix)] == list(prefix)]
-
+from pytest_jitera.runner import Completed
+from tests.fakes import FakeRunner, Rule
 
 READY_PODS = (
     '{"items": [{"metadata": {"namespace": "kube-system", "name": "coredns-1"},'

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from pytest_jitera.errors import ToolError
-from pytest_jitera.runner import Completed
 from pytest_jitera.tools import (
     SPECS,
     docker_daemon_problem,
@@ -19,29 +17,12 @@ from pytest_jitera.tools import (
     format_version,
     parse_version,
 )
+from tests.fakes import FakeRunner, by_executable
 
 
-class FakeRunner:
-    """Answers version commands by executable path; records every call."""
-
-    def __init__(self, answers: Mapping[str, tuple[int, str]]) -> None:
-        self.answers = answers
-        self.calls: list[list[str]] = []
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        input: str | None = None,
-        check: bool = True,
-        timeout: float | None = None,
-        cwd: Path | None = None,
-        stdout: IO[bytes] | None = None,
-    ) -> Completed:
-        self.calls.append(list(argv))
-        code, out = self.answers.get(argv[0], (127, ""))
-        return Completed(tuple(argv), code, out, "" if code == 0 else "boom", 0.0)
+def fake(answers: Mapping[str, tuple[int, str]]) -> FakeRunner:
+    """A runner answering version commands by executable path."""
+    return FakeRunner(by_executable(answers))
 
 
 def exe(folder: Path, name: str) -> Path:
@@ -88,7 +69,7 @@ def test_helm_4_is_outside_the_range() -> None:
 def test_tools_dir_wins_over_path(tmp_path: Path) -> None:
     good = exe(tmp_path / "tools", "kind")
     on_path = exe(tmp_path / "path", "kind")
-    runner = FakeRunner({str(good): (0, "kind v0.30.0"), str(on_path): (0, "kind v0.29.0")})
+    runner = fake({str(good): (0, "kind v0.30.0"), str(on_path): (0, "kind v0.29.0")})
     tool = find_tool("kind", runner, search_dirs=[tmp_path / "tools"],
                      path_env=str(tmp_path / "path"))
     assert tool.path == good
@@ -98,7 +79,7 @@ def test_tools_dir_wins_over_path(tmp_path: Path) -> None:
 def test_bad_first_candidate_falls_through_to_a_good_one(tmp_path: Path) -> None:
     stub = exe(tmp_path / "a", "kubectl")
     real = exe(tmp_path / "b", "kubectl")
-    runner = FakeRunner({
+    runner = fake({
         str(stub): (0, json.dumps({"clientVersion": {"gitVersion": "v1.32.4-dispatcher"}})),
         str(real): (0, json.dumps({"clientVersion": {"gitVersion": "v1.34.4"}})),
     })
@@ -108,7 +89,7 @@ def test_bad_first_candidate_falls_through_to_a_good_one(tmp_path: Path) -> None
 
 def test_too_old_tool_message_names_tool_version_and_install(tmp_path: Path) -> None:
     old = exe(tmp_path, "helm")
-    runner = FakeRunner({str(old): (0, "v3.10.0+gabc")})
+    runner = fake({str(old): (0, "v3.10.0+gabc")})
     with pytest.raises(ToolError) as info:
         find_tool("helm", runner, path_env=str(tmp_path))
     err = info.value
@@ -122,12 +103,12 @@ def test_too_old_tool_message_names_tool_version_and_install(tmp_path: Path) -> 
 
 def test_missing_tool_says_not_found(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match=r"kind .* is required; not found"):
-        find_tool("kind", FakeRunner({}), path_env=str(tmp_path))
+        find_tool("kind", fake({}), path_env=str(tmp_path))
 
 
 def test_find_tools_reports_every_bad_tool_at_once(tmp_path: Path) -> None:
     docker = exe(tmp_path, "docker")
-    runner = FakeRunner({str(docker): (0, "28.5.1")})
+    runner = fake({str(docker): (0, "28.5.1")})
     with pytest.raises(ToolError) as info:
         find_tools(runner, ["docker", "kind", "helm"], path_env=str(tmp_path))
     assert "kind" in info.value.message
@@ -139,7 +120,7 @@ def test_toolset_env_puts_tool_folders_first(tmp_path: Path) -> None:
     folders = {n: tmp_path / n for n in ("docker", "kind")}
     answers = {str(exe(folders["docker"], "docker")): (0, "28.5.1"),
                str(exe(folders["kind"], "kind")): (0, "kind v0.30.0")}
-    tools = find_tools(FakeRunner(answers), ["docker", "kind"],
+    tools = find_tools(fake(answers), ["docker", "kind"],
                        path_env=f"{folders['docker']}:{folders['kind']}")
     path = tools.env({"PATH": "/usr/bin"})["PATH"].split(":")
     assert path == [str(folders["docker"]), str(folders["kind"]), "/usr/bin"]
@@ -147,8 +128,8 @@ def test_toolset_env_puts_tool_folders_first(tmp_path: Path) -> None:
 
 
 def test_docker_daemon_problem() -> None:
-    assert docker_daemon_problem(FakeRunner({"docker": (0, "20.10.24")})) is None
-    problem = docker_daemon_problem(FakeRunner({"docker": (1, "")}))
+    assert docker_daemon_problem(fake({"docker": (0, "20.10.24")})) is None
+    problem = docker_daemon_problem(fake({"docker": (1, "")}))
     assert problem is not None
     assert "does not answer" in problem
 

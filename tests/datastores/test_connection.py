@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -18,37 +16,13 @@ from pytest_jitera.datastores import (
     pg_conninfo_from_values,
 )
 from pytest_jitera.errors import DatastoreError
-from pytest_jitera.runner import Completed
+from tests.fakes import FakeRunner
 
 PW = "s3cr3t-Pa55word"
 
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-class FakeRunner:
-    def __init__(self) -> None:
-        self.calls: list[tuple[tuple[str, ...], Mapping[str, str] | None, str | None]] = []
-        self.secrets: set[str] = set()
-
-    def add_secret(self, value: str | None) -> None:
-        if value:
-            self.secrets.add(value)
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        input: str | None = None,
-        check: bool = True,
-        timeout: float | None = None,
-        cwd: Path | None = None,
-        stdout: IO[bytes] | None = None,
-    ) -> Completed:
-        self.calls.append((tuple(argv), env, input))
-        return Completed(tuple(argv), 0, "", "", 0.0)
 
 
 def test_dsn_parsing_and_password_never_in_repr_or_describe() -> None:
@@ -115,7 +89,7 @@ def test_local_tools_get_password_via_env_only(tmp_path: Path) -> None:
     runner = FakeRunner()
     conn = PgConnInfo("db", 5432, "jitera", "app", PW)
     PgClient(runner).pg_restore(conn, tmp_path / "x.dump", clean=True, jobs=4)
-    argv, env, stdin = runner.calls[0]
+    argv, env, stdin = runner.invocations[0]
     assert PW not in " ".join(argv)
     assert env is not None
     assert env["PGPASSWORD"] == PW
@@ -135,7 +109,7 @@ def test_kubectl_exec_streams_password_over_stdin_not_argv(tmp_path: Path) -> No
     client = PgClient(runner, exec_in=target)
     conn = PgConnInfo("127.0.0.1", 5432, "jitera", "app", PW)
     client.pg_dump(conn, tmp_path / "out.dump")
-    argv, env, stdin = runner.calls[0]
+    argv, env, stdin = runner.invocations[0]
     assert argv[:10] == (
         "kubectl",
         "--kubeconfig",
@@ -154,7 +128,7 @@ def test_kubectl_exec_streams_password_over_stdin_not_argv(tmp_path: Path) -> No
     assert env == {}
     assert stdin == PW + "\n"
     client.pg_restore(conn, tmp_path / "out.dump", jobs=4)
-    argv, env, stdin = runner.calls[1]
+    argv, env, stdin = runner.invocations[1]
     assert argv[0] == "bash"
     assert str(tmp_path / "out.dump") in argv
     assert "-j4" not in argv  # pg_restore reads stdin: no parallel jobs
