@@ -308,3 +308,19 @@ def test_privileged_failure_explains_the_missing_capability(tmp_path: Path) -> N
     assert info.value.hint is not None
     assert "CAP_SYS_RESOURCE" in info.value.hint
     assert ".ci/docker-env.sh" in info.value.hint
+
+
+def test_fresh_context_holds_exactly_the_given_files(tmp_path: Path) -> None:
+    boot = Bootstrap(cache=tmp_path / "cache", runner=FakeRunner())
+    src = tmp_path / "src"
+    (src / "tree").mkdir(parents=True)
+    (src / "tree" / "a.txt").write_text("a")
+    (src / "kubelet").write_text("binary")
+    stale = boot.fresh_context("node", {"bin/kubelet": src / "kubelet"}, "Dockerfile.node")
+    (stale / "leftover").write_text("old")
+    wanted = {"bin/kubelet": src / "kubelet", "etc": src / "tree"}
+    context = boot.fresh_context("node", wanted, "Dockerfile.node")
+    assert context == stale
+    files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
+    assert files == ["Dockerfile", "bin/kubelet", "etc/a.txt"]
+    assert (context / "Dockerfile").read_text().startswith(("#", "ARG", "FROM"))

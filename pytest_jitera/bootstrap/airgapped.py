@@ -508,18 +508,7 @@ class Bootstrap:
             if self._image_current(tag) and all(self._image_current(t) for t in extra_tags):
                 cached()
                 return
-            context = self.cache / "work" / "contexts" / _safe(tag)
-            if context.exists():
-                shutil.rmtree(context)
-            context.mkdir(parents=True)
-            for name, source in files.items():
-                target = context / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if source.is_dir():
-                    shutil.copytree(source, target)
-                else:
-                    shutil.copy2(source, target)
-            shutil.copy2(data_path("docker", dockerfile), context / "Dockerfile")
+            context = self.fresh_context(_safe(tag), files, dockerfile)
             argv = ["docker", "build", "--network", "none", "-t", tag,
                     "--label", f"{RECIPE_LABEL}={NODE_RECIPE}"]
             for t in extra_tags:
@@ -607,19 +596,24 @@ class Bootstrap:
             self._build_stage(stage, files)
             self._preload(stage, im.node)
 
-    def _build_stage(self, stage: str, files: Mapping[str, Path]) -> None:
-        context = self.cache / "work" / "contexts" / "node"
+    def fresh_context(self, name: str, files: Mapping[str, Path], dockerfile: str) -> Path:
+        """A build context holding exactly ``files`` and the Dockerfile: stale files never leak in."""
+        context = self.cache / "work" / "contexts" / name
         if context.exists():
             shutil.rmtree(context)
         context.mkdir(parents=True)
-        for name, source in files.items():
-            target = context / name
+        for rel, source in files.items():
+            target = context / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, target)
             else:
                 shutil.copy2(source, target)
-        shutil.copy2(data_path("docker", "Dockerfile.node"), context / "Dockerfile")
+        shutil.copy2(data_path("docker", dockerfile), context / "Dockerfile")
+        return context
+
+    def _build_stage(self, stage: str, files: Mapping[str, Path]) -> None:
+        context = self.fresh_context("node", files, "Dockerfile.node")
         self._logged(
             "building the node stage image", "image-node-stage",
             ["docker", "build", "--network", "none", "--build-arg",
