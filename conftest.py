@@ -1,21 +1,8 @@
-"""Repository-level collection rule.
+"""Repository root marker for pytest; deliberately holds no hooks.
 
-``pytest`` alone runs the project's own tests (``tests/``, the ``testpaths``). A rehearsal
-(``pytest --jitera-from=A --jitera-to=B``) runs the user-facing suites in ``suites/`` instead,
-unless paths are named explicitly on the command line.
+Its presence makes pytest put the clone's root on ``sys.path``, so the project's tests can
+``from tests.conftest import ...``. The rule "a rehearsal without explicit paths runs
+``suites/``, not ``tests/``" used to live here; it is in :mod:`pytest_jitera.plugin` now, because
+a hook here that reads ``--jitera-*`` options breaks ``pytest -p no:jitera`` (the options are
+then not registered).
 """
-
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-SUITES = Path(__file__).parent / "suites"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Point a rehearsal without explicit paths at the suites."""
-    rehearsal = config.getoption("jitera_from") or config.getini("jitera_from")
-    if rehearsal and config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args[:] = [str(SUITES)]

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_jitera.charts import Chart, load_yaml_mapping, open_chart
+from pytest_jitera.charts import Chart, open_chart, scratch_folder
+from pytest_jitera.redact import MASK, redact_lines
 from pytest_jitera.values_diff import ValuesDiff, diff_values
+from pytest_jitera.yamlfile import load_yaml_mapping
 
 # Version-looking tokens: v24.05.01, v24.05.01.1, 1.2.3, 24.501.0, sha256 digests.
 _VERSIONISH = re.compile(r"sha256:[0-9a-f]{16,}|\bv?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.-]+)?\b")
@@ -24,7 +26,7 @@ _VERSIONISH = re.compile(r"sha256:[0-9a-f]{16,}|\bv?\d+(?:\.\d+){1,3}(?:[-+][0-9
 
 @dataclass(frozen=True)
 class TemplateChange:
-    """One file under ``templates/`` that differs."""
+    """One file under ``templates/`` that differs; ``diff`` is already masked for printing."""
 
     path: str
     change: str  # "added", "removed", "modified", "tag-only"
@@ -124,16 +126,50 @@ def diff_templates(old: dict[str, str], new: dict[str, str]) -> tuple[TemplateCh
             changes.append(TemplateChange(path, "added"))
         elif old[path] != new[path]:
             kind = "tag-only" if _normalise(old[path]) == _normalise(new[path]) else "modified"
-            diff = "".join(
-                difflib.unified_diff(
-                    old[path].splitlines(keepends=True),
-                    new[path].splitlines(keepends=True),
-                    f"old/templates/{path}",
-                    f"new/templates/{path}",
-                )
-            )
-            changes.append(TemplateChange(path, kind, diff))
+            changes.append(TemplateChange(path, kind, masked_diff(path, old[path], new[path])))
     return tuple(changes)
+
+
+def masked_diff(path: str, old: str, new: str) -> str:
+    """A unified diff of two template versions that shows no secret either version holds.
+
+    Hunks are found on the real text, so a rotated password or key line still shows as
+    changed, but every line is printed from its masked version. Masking the finished diff
+    instead would miss a PEM body whose ``BEGIN`` line fell outside the hunk's context.
+    """
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    old_shown, new_shown = _masked_lines(old, old_lines), _masked_lines(new, new_lines)
+    out = [f"--- old/templates/{path}\n", f"+++ new/templates/{path}\n"]
+    for group in difflib.SequenceMatcher(None, old_lines, new_lines).get_grouped_opcodes(3):
+        out.append(_hunk_header(group))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [" " + line for line in old_shown[i1:i2]]
+            else:
+                out += ["-" + line for line in old_shown[i1:i2]]
+                out += ["+" + line for line in new_shown[j1:j2]]
+    return "".join(out) if len(out) > 2 else ""
+
+
+def _masked_lines(text: str, lines: list[str]) -> list[str]:
+    """``text``'s lines masked, one for one with ``lines``, each ending in a newline."""
+    shown = redact_lines(text).splitlines(keepends=True)
+    if len(shown) != len(lines):  # cannot happen with line-preserving masking; never risk a leak
+        shown = [MASK + "\n"] * len(lines)
+    return [line if line.endswith(("\n", "\r")) else line + "\n" for line in shown]
+
+
+def _hunk_header(group: list[tuple[str, int, int, int, int]]) -> str:
+    first, last = group[0], group[-1]
+    return f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n"
+
+
+def _range(start: int, stop: int) -> str:
+    """Unified-diff line range: 1-based start, and a length unless it is 1."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
 
 
 def _dependencies(chart: Chart) -> list[tuple[str, str]]:
@@ -155,8 +191,21 @@ def compare_charts(old: Chart, new: Chart, overrides: Sequence[tuple[str, dict[s
 def diff_charts(
     old: Path, new: Path, user_values: Sequence[Path] = (), workdir: Path | None = None
 ) -> ChartDiff:
-    """Open two charts (zips or folders) and diff them, checking the user's values files."""
-    old_chart = open_chart(Path(old), workdir, name=f"old-{Path(old).stem}")
-    new_chart = open_chart(Path(new), workdir, name=f"new-{Path(new).stem}")
-    overrides = [(str(p), load_yaml_mapping(Path(p))) for p in user_values]
+    """Open two charts (archives or folders) and diff them, checking the user's values files.
+
+    Without a ``workdir`` the archives are extracted into a scratch folder that is gone when
+    this returns: the diff holds everything it reports, not paths into the extraction.
+    """
+    overrides = [(str(p), load_yaml_mapping(Path(p), what="values file")) for p in user_values]
+    if workdir is None:
+        with scratch_folder() as scratch:
+            return _diff_opened(Path(old), Path(new), overrides, scratch)
+    return _diff_opened(Path(old), Path(new), overrides, workdir)
+
+
+def _diff_opened(
+    old: Path, new: Path, overrides: Sequence[tuple[str, dict[str, Any]]], workdir: Path
+) -> ChartDiff:
+    old_chart = open_chart(old, workdir, name=f"old-{old.name}")
+    new_chart = open_chart(new, workdir, name=f"new-{new.name}")
     return compare_charts(old_chart, new_chart, overrides)

@@ -1,31 +1,27 @@
-"""Chart sources: zips from Jitera and extracted chart folders, opened safely.
+"""Chart sources: Jitera's zips, Helm's ``.tgz`` packages and extracted chart folders.
 
 The runbook keeps every previous chart directory beside the new one so a rollback can always
 point back at it. So extraction never overwrites: each version gets its own folder, and a
 folder that already holds a *different* archive is an error, not something to replace.
-Zips come from outside, so every entry is checked before anything is written: no ``..``, no
-absolute paths, no links leaving the folder, and a bound on total size and entry count.
+Archives come from outside and are unpacked by :mod:`pytest_jitera.chart_archive`; a folder
+the user hands in is read without following any link out of it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import stat
 import tempfile
-import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import yaml
+from pytest_jitera.chart_archive import archive_kind, extract_archive
+from pytest_jitera.errors import ChartError, InputError
+from pytest_jitera.yamlfile import load_yaml_mapping as _load_mapping
 
-from pytest_jitera.errors import ChartError
-
-MAX_TOTAL_BYTES = 256 * 1024 * 1024
-MAX_ENTRIES = 20_000
-MAX_RATIO = 200  # a per-entry compression ratio above this smells like a zip bomb
 STAMP = ".jitera-source.sha256"
 
 
@@ -42,37 +38,45 @@ class Chart:
 
     def values(self) -> dict[str, Any]:
         """The chart's default ``values.yaml`` (empty when the chart has none)."""
-        return load_yaml_mapping(self.root / "values.yaml", missing_ok=True)
+        path = self.root / "values.yaml"
+        if path.exists() or path.is_symlink():
+            _inside(self.root, path)
+        return load_chart_yaml(path, missing_ok=True)
 
     def templates(self) -> dict[str, str]:
         """Every file below ``templates/`` by relative path, as text."""
         base = self.root / "templates"
         if not base.is_dir():
             return {}
+        _inside(self.root, base)
         out: dict[str, str] = {}
         for path in sorted(base.rglob("*")):
+            if path.is_symlink():
+                _inside(self.root, path)
             if path.is_file():
                 out[path.relative_to(base).as_posix()] = path.read_text(errors="replace")
         return out
 
 
-def load_yaml_mapping(path: Path, *, missing_ok: bool = False) -> dict[str, Any]:
-    """Load a YAML file that must hold a mapping; errors name the file and the problem."""
-    if not path.exists():
-        if missing_ok:
-            return {}
-        raise ChartError(f"{path}: file not found")
+def _inside(root: Path, path: Path) -> None:
+    """Refuse a file of a chart folder that is a link resolving outside the chart."""
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise ChartError(
+            f"{path}: links outside the chart folder {root}; refusing to read it",
+            hint="copy the file into the chart instead of linking to it",
+        )
+
+
+def load_chart_yaml(path: Path, *, missing_ok: bool = False) -> dict[str, Any]:
+    """A chart's own YAML file (``Chart.yaml``, ``values.yaml``); errors are chart errors."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ChartError(f"{path}: not valid YAML ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise ChartError(f"{path}: not a text file ({exc})") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ChartError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    return data
+        return _load_mapping(path, what="chart file", missing_ok=missing_ok)
+    except ChartError:
+        raise
+    except InputError as exc:
+        raise ChartError(exc.message, hint=exc.hint) from None
 
 
 def find_chart_root(folder: Path, *, label: Path | None = None) -> Path:
@@ -91,12 +95,32 @@ def find_chart_root(folder: Path, *, label: Path | None = None) -> Path:
     return candidates[0].parent
 
 
+def _check_metadata(path: Path, meta: dict[str, Any]) -> None:
+    """Refuse a ``Chart.yaml`` whose fields have the wrong shape, naming the field."""
+    for key in ("name", "version"):
+        value = meta.get(key)
+        if value is None or value == "":
+            raise ChartError(
+                f"{path}: required key {key!r} is missing", hint="see Helm's Chart.yaml reference"
+            )
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ChartError(f"{path}: {key!r} must be a string, got {type(value).__name__}")
+    deps = meta.get("dependencies")
+    if deps is None:
+        return
+    if not isinstance(deps, list) or not all(isinstance(d, dict) for d in deps):
+        raise ChartError(
+            f"{path}: 'dependencies' must be a list of mappings (name, version, repository)",
+            hint="see Helm's Chart.yaml reference for the dependencies field",
+        )
+
+
 def load_chart(root: Path, *, source: Path | None = None) -> Chart:
     """Read ``Chart.yaml`` of a chart folder."""
-    meta = load_yaml_mapping(root / "Chart.yaml")
-    for key in ("name", "version"):
-        if not meta.get(key):
-            raise ChartError(f"{root / 'Chart.yaml'}: required key {key!r} is missing")
+    meta_path = root / "Chart.yaml"
+    _inside(root, meta_path)
+    meta = load_chart_yaml(meta_path)
+    _check_metadata(meta_path, meta)
     app = meta.get("appVersion")
     return Chart(
         root=root,
@@ -117,129 +141,73 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_member(info: zipfile.ZipInfo, archive: Path) -> PurePosixPath | None:
-    """Validate one entry's name; return its safe relative path (None for the root itself)."""
-    name = info.filename
-    if "\\" in name:
-        raise ChartError(f"{archive}: entry {name!r} uses backslashes; refusing to extract")
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise ChartError(f"{archive}: entry {name!r} is an absolute path; refusing to extract")
-    rel = PurePosixPath(name)
-    if any(part == ".." for part in rel.parts):
-        raise ChartError(f"{archive}: entry {name!r} escapes the extraction folder; refusing to extract")
-    parts = [p for p in rel.parts if p not in ("", ".")]
-    return PurePosixPath(*parts) if parts else None
+def extract_chart(archive: Path, dest: Path) -> Path:
+    """Extract a chart archive into the new folder ``dest`` and return the chart root inside it.
 
-
-def _is_symlink(info: zipfile.ZipInfo) -> bool:
-    return stat.S_ISLNK(info.external_attr >> 16)
-
-
-def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_TOTAL_BYTES) -> Path:
-    """Extract ``archive`` into the new folder ``dest`` and return the chart root inside it.
-
-    Everything is validated before the first byte is written, and the extraction happens in a
-    sibling temporary folder that is renamed into place at the end, so a refused or broken
-    archive leaves nothing behind. If ``dest`` already holds this very archive (same hash),
-    it is reused; if it holds anything else, it is left alone and an error is raised.
+    If ``dest`` already holds this very archive (same hash) it is reused; if it holds anything
+    else it is left alone and refused, because previous chart folders are what a rollback uses.
     """
     if not archive.is_file():
-        raise ChartError(f"{archive}: chart zip not found")
+        raise ChartError(f"{archive}: chart archive not found", hint="check the path")
     digest = sha256_file(archive)
-    if dest.exists():
+    if dest.exists() or dest.is_symlink():
         stamp = dest / STAMP
-        if stamp.is_file() and stamp.read_text().strip() == digest:
+        if not dest.is_symlink() and stamp.is_file() and stamp.read_text().strip() == digest:
             return find_chart_root(dest, label=archive)
         raise ChartError(
             f"{dest} already exists and was not extracted from {archive}; refusing to overwrite it",
             hint="previous chart folders are kept for rollback; extract into another folder",
         )
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ChartError(f"{archive}: not a readable zip archive ({exc})") from exc
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_ENTRIES:
-            raise ChartError(f"{archive}: {len(infos)} entries is more than the {MAX_ENTRIES} allowed")
-        total = 0
-        plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-        for info in infos:
-            rel = _check_member(info, archive)
-            if rel is None:
-                continue
-            total += info.file_size
-            if total > max_bytes:
-                raise ChartError(
-                    f"{archive}: uncompressed size exceeds the {max_bytes:,} byte bound; refusing to extract"
-                )
-            if (
-                info.compress_size
-                and info.file_size / info.compress_size > MAX_RATIO
-                and info.file_size > 1 << 20
-            ):
-                raise ChartError(f"{archive}: entry {info.filename!r} has a suspicious compression ratio")
-            if _is_symlink(info):
-                target = zf.read(info).decode(errors="replace")
-                resolved = PurePosixPath(os.path.normpath(str(rel.parent / target)))
-                if target.startswith("/") or resolved.parts[:1] == ("..",) or str(resolved) == "..":
-                    raise ChartError(
-                        f"{archive}: symbolic link {info.filename!r} -> {target!r} points outside the chart"
-                    )
-            plan.append((info, rel))
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-        try:
-            for info, rel in plan:
-                target_path = staging.joinpath(*rel.parts)
-                if info.is_dir():
-                    target_path.mkdir(parents=True, exist_ok=True)
-                    continue
-                target_path.parent.mkdir(parents=True, exist_ok=True)
-                if _is_symlink(info):
-                    os.symlink(zf.read(info).decode(), target_path)
-                    continue
-                _copy_member(zf, info, target_path, archive)
-            root = find_chart_root(staging, label=archive)
-            (staging / STAMP).write_text(digest + "\n")
-            staging.rename(dest)
-        except zipfile.BadZipFile as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise ChartError(f"{archive}: corrupt zip archive ({exc})") from exc
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    return dest / root.relative_to(staging)
-
-
-def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, archive: Path) -> None:
-    """Stream one entry, enforcing its declared size (a lying header cannot inflate it)."""
-    written = 0
-    with zf.open(info) as src, target.open("wb") as out:
-        for block in iter(lambda: src.read(1 << 16), b""):
-            written += len(block)
-            if written > info.file_size:
-                raise ChartError(f"{archive}: entry {info.filename!r} is larger than its header says")
-            out.write(block)
+    extract_archive(
+        archive,
+        dest,
+        check=lambda staged: find_chart_root(staged, label=archive),
+        stamp=(STAMP, digest + "\n"),
+    )
+    return find_chart_root(dest, label=archive)
 
 
 def open_chart(path: Path, workdir: Path | None = None, *, name: str | None = None) -> Chart:
-    """Open a chart given as a zip or a folder; zips are extracted below ``workdir``.
+    """Open a chart given as an archive or a folder; archives are extracted below ``workdir``.
 
-    ``name`` picks the extraction folder (default: the zip's stem), so several versions sit
-    side by side and none replaces another.
+    ``name`` picks the extraction folder (default: the archive's name without its suffix),
+    so several versions sit side by side and none replaces another.
     """
     path = Path(path)
     if not path.exists():
-        raise ChartError(f"{path}: no such chart zip or folder")
+        raise ChartError(f"{path}: no such chart archive or folder", hint="check the path")
     if path.is_dir():
         return load_chart(find_chart_root(path), source=path)
-    if path.suffix.lower() != ".zip":
+    if archive_kind(path) is None:
         raise ChartError(
-            f"{path}: not a chart zip or folder",
-            hint="pass a jitera-helm-<VERSION>.zip or a folder holding Chart.yaml",
+            f"{path}: not a chart archive or folder",
+            hint="pass a jitera-helm-<VERSION>.zip, a Helm .tgz package or a folder holding Chart.yaml",
         )
     if workdir is None:
-        workdir = Path(tempfile.mkdtemp(prefix="jitera-charts-"))
-    root = extract_zip(path, workdir / (name or path.stem))
+        raise ValueError("opening a chart archive needs a workdir to extract into")
+    stem = path.name[: -len(".tar.gz")] if path.name.lower().endswith(".tar.gz") else path.stem
+    root = extract_chart(path, workdir / (name or stem))
     return load_chart(root, source=path)
+
+
+@contextmanager
+def scratch_folder(prefix: str = "jitera-charts-") -> Iterator[Path]:
+    """A temporary folder for charts a command opens only for itself; removed on every exit."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def check_charts_open(paths: Iterable[Path]) -> None:
+    """Open every chart and read its YAML and templates once, so bad input fails up front.
+
+    A rehearsal stands on these charts for an hour; a hostile or broken archive must stop it
+    before the first test, not surface as a failed step after a cluster was built.
+    """
+    with scratch_folder() as scratch:
+        for index, path in enumerate(paths):
+            chart = open_chart(path, scratch, name=f"check-{index}")
+            chart.values()
+            chart.templates()

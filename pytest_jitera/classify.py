@@ -130,8 +130,8 @@ def search_targets(findings: Sequence[Finding]) -> list[SearchTarget]:
     for finding in findings:
         table = finding.objects.get("table")
         column = finding.objects.get("column")
-        if not table:
-            continue
+        if not table or finding.has_unknown_object:
+            continue  # a name computed at runtime cannot be searched for
         if finding.op in _TABLE_OPS or finding.op == "add_not_null_column":
             # A new NOT NULL column breaks every insert the old model makes into the table.
             target = table_target(table)
@@ -225,6 +225,13 @@ def _migration_reasons(
             reasons.append(Reason(
                 3, f"could not analyse {finding.file}: {finding.detail}; treated as "
                 "destructive", (where,),
+            ))
+            continue
+        if finding.has_unknown_object:
+            reasons.append(Reason(
+                3, f"{finding.op} {_describe(finding)}: the name is computed at runtime, so "
+                "the old code cannot be searched for it; treated as used by user-facing code",
+                (where,),
             ))
             continue
         if finding.op in ENUM_OPS:

@@ -4,16 +4,28 @@ A value may come from the command line, the ini file (``pytest.ini``/``pyproject
 environment variable; the command line wins, then the environment, then the ini file. The
 report header shows the source of each value, so a nightly matrix log says exactly what ran.
 This module does not import pytest: :func:`resolve` takes plain lookup callables.
+
+A setting that is *given but blank* (``--jitera-from=``, ``JITERA_FROM=""``, ``jitera_from =``)
+is refused rather than read as "not given": it is almost always an unset shell or CI variable,
+and silently running no rehearsal would report success for a check that never ran.
+
+The path checks here are shared by the plugin and the ``pytest-jitera`` command, so both refuse
+an unusable path before any work starts, with the option's name in the message (spelled by each
+front end, see :func:`pytest_jitera.errors.option`).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from pytest_jitera.errors import OptionError, VersionError, option
+from pytest_jitera.versions import Version
 
 
 class Source(str, Enum):
@@ -33,6 +45,8 @@ class Setting:
     help: str
     kind: str = "str"  # "str", "path", "paths", "bool"
     default: Any = None
+    # What a good value looks like, for the hint when the setting is given but blank.
+    example: str = "a value"
 
     @property
     def flag(self) -> str:
@@ -56,24 +70,27 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("from", "release currently installed, e.g. v24.05.01"),
-    Setting("to", "release to upgrade to, e.g. v24.06.01"),
+    Setting("from", "release currently installed, e.g. v24.05.01", example="a release like v24.05.01"),
+    Setting("to", "release to upgrade to, e.g. v24.06.01", example="a release like v24.06.01"),
     Setting(
         "charts",
         "folder of jitera-helm-<VERSION>.zip files and/or extracted chart folders, or a Helm "
         "repository index.yaml (default: the embedded reference series)",
         kind="path",
+        example="a folder of chart zips or an index.yaml",
     ),
     Setting(
         "values",
         "your Helm values override file; repeat for several (applied in order)",
         kind="paths",
         default=(),
+        example="the path of a values file",
     ),
     Setting(
         "kubeconfig",
         "use the existing cluster of this kubeconfig instead of creating a kind cluster",
         kind="path",
+        example="the path of a kubeconfig file",
     ),
     Setting(
         "keep-cluster",
@@ -86,12 +103,16 @@ SETTINGS: tuple[Setting, ...] = (
         "folder for the run report, dumps, chart diffs and cluster logs",
         kind="path",
         default=Path("jitera-report"),
+        example="a folder path",
     ),
-    Setting("kind-image", "kind node image to create clusters from", kind="str"),
+    Setting(
+        "kind-image", "kind node image to create clusters from", kind="str", example="a node image name"
+    ),
     Setting(
         "tools-dir",
         "folder searched before PATH for docker, kind, helm and kubectl",
         kind="path",
+        example="a folder",
     ),
     Setting(
         "writes-during-rollback",
@@ -140,7 +161,33 @@ def _attr(setting: Setting) -> str:
     return {"from": "from_version", "to": "to_version"}.get(setting.name, setting.name.replace("-", "_"))
 
 
-def _convert(setting: Setting, raw: Any, base: Path) -> Any:
+def _where(setting: Setting, source: Source) -> str:
+    """How the user spelled the setting, so the message points at the line to fix."""
+    if source is Source.ENV:
+        return f"environment variable {setting.env}"
+    if source is Source.INI:
+        return f"ini key {setting.ini}"
+    return option(setting.name)
+
+
+def _refuse_blank(setting: Setting, raw: Any, source: Source) -> None:
+    """Given but blank is an error, never "not given" (see the module docstring)."""
+    if setting.kind == "bool":
+        return  # an empty boolean reads as false, like most tools read FOO= in the environment
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    if items and all(str(item).strip() for item in items):
+        return
+    leave_out = "run no rehearsal" if setting.name in ("from", "to") else "use the default"
+    how = {Source.ENV: f"unset {setting.env}", Source.INI: "remove the line"}.get(source, "leave it out")
+    raise OptionError(
+        f"{_where(setting, source)} is empty",
+        hint=f"give {setting.example}, or {how} to {leave_out}",
+        option=setting.name,
+    )
+
+
+def _convert(setting: Setting, raw: Any, base: Path, source: Source) -> Any:
+    _refuse_blank(setting, raw, source)
     if setting.kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -149,13 +196,19 @@ def _convert(setting: Setting, raw: Any, base: Path) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise ValueError(f"{setting.flag}: expected true or false, got {raw!r}")
+        raise OptionError(
+            f"{_where(setting, source)}: expected true or false, got {raw!r}",
+            hint="use 1/0, true/false, yes/no or on/off",
+            option=setting.name,
+        )
     if setting.kind == "path":
-        path = Path(str(raw)).expanduser()
+        path = Path(str(raw).strip()).expanduser()
         return path if path.is_absolute() else base / path
     if setting.kind == "paths":
+        # Empty items between separators ("a.yaml::b.yaml") are skipped, as in PATH.
         items: Sequence[Any] = raw.split(os.pathsep) if isinstance(raw, str) else raw
-        return tuple(_convert(Setting(setting.name, "", "path"), i, base) for i in items if i)
+        single = Setting(setting.name, "", "path", example=setting.example)
+        return tuple(_convert(single, i, base, source) for i in items if str(i).strip())
     return str(raw).strip()
 
 
@@ -169,8 +222,9 @@ def resolve(
     """Merge command line, environment and ini values into a :class:`JiteraConfig`.
 
     ``cli`` and ``ini`` return ``None`` (or an empty list) when the setting was not given
-    there. Relative paths from the command line or environment are taken from ``cwd``; those
-    from the ini file from the ini file's folder, as pytest does for ``testpaths``.
+    there; an empty string means "given, but blank" and raises :class:`OptionError`. Relative
+    paths from the command line or environment are taken from ``cwd``; those from the ini file
+    from the ini file's folder, as pytest does for ``testpaths``.
     """
     env = dict(os.environ) if env is None else env
     cwd = cwd or Path.cwd()
@@ -182,14 +236,141 @@ def resolve(
         raw_cli = cli(setting)
         raw_ini = ini(setting)
         if raw_cli not in (None, [], ()):
-            values[attr], sources[attr] = _convert(setting, raw_cli, cwd), Source.CLI
+            values[attr], sources[attr] = _convert(setting, raw_cli, cwd, Source.CLI), Source.CLI
         elif setting.env in env:
-            values[attr], sources[attr] = _convert(setting, env[setting.env], cwd), Source.ENV
-        elif raw_ini not in (None, [], (), ""):
-            values[attr], sources[attr] = _convert(setting, raw_ini, ini_base), Source.INI
+            values[attr], sources[attr] = _convert(setting, env[setting.env], cwd, Source.ENV), Source.ENV
+        elif raw_ini not in (None, [], ()):
+            values[attr], sources[attr] = _convert(setting, raw_ini, ini_base, Source.INI), Source.INI
         else:
             default = setting.default
             if isinstance(default, Path) and not default.is_absolute():
                 default = cwd / default
             values[attr], sources[attr] = default, Source.DEFAULT
     return JiteraConfig(**values, sources=sources)
+
+
+def default_charts_source() -> Path:
+    """The catalog used when no charts are given: the embedded reference series.
+
+    The plugin (no ``--jitera-charts``) and ``pytest-jitera plan`` (no ``--charts``) must plan
+    against the same releases, so both ask here. The zips are built on first use, then cached.
+    """
+    from pytest_jitera.reference.catalog import default_catalog_dir
+
+    return default_catalog_dir()
+
+
+def parse_version_option(text: str, name: str) -> Version:
+    """Parse the release given to option ``name``; the error says which option was wrong."""
+    try:
+        return Version.parse(text)
+    except VersionError as exc:
+        raise VersionError(f"{option(name)}: {exc.message_template}", hint=exc.hint_template) from exc
+
+
+def _stat(path: Path, name: str) -> os.stat_result | None:
+    """``os.stat`` that answers None for "does not exist" and refuses what cannot be looked at."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise OptionError(
+            f"{option(name)} {path}: cannot be read ({exc.strerror})",
+            hint="fix the permissions of the folders on the way to it, or pass another path",
+            option=name,
+        ) from exc
+
+
+def check_input_file(path: Path, name: str) -> Path:
+    """Refuse an input file that is missing, a folder or unreadable, before any work starts.
+
+    Pipes and devices (``<(...)``, ``/dev/stdin``) are accepted: anything that is not a folder
+    and can be opened for reading is a file to the user.
+    """
+    info = _stat(path, name)
+    if info is None:
+        where = "" if path.is_absolute() else f" (relative paths are taken from {Path.cwd()})"
+        raise OptionError(
+            f"{option(name)} {path}: no such file",
+            hint=f"check the path{where}",
+            option=name,
+        )
+    if stat.S_ISDIR(info.st_mode):
+        raise OptionError(
+            f"{option(name)} {path} is a folder, not a file",
+            hint=_folder_hint(path, name),
+            option=name,
+        )
+    if not os.access(path, os.R_OK):
+        raise OptionError(
+            f"{option(name)} {path} is not readable",
+            hint="fix its permissions (chmod u+r) or pass a copy you can read",
+            option=name,
+        )
+    return path
+
+
+def _folder_hint(folder: Path, name: str) -> str:
+    """Show how to pass the YAML files of a folder given where one file is expected."""
+    try:
+        found = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError:
+        found = []
+    if not found:
+        return f"give {option(name)} a file, not a folder"
+    return "pass its files one by one, e.g. " + " ".join(f"{option(name)} {p}" for p in found[:3])
+
+
+def check_output_dir(path: Path, name: str) -> Path:
+    """Refuse an output folder that exists as a file or cannot be created, before any work starts."""
+    info = _stat(path, name)
+    if info is not None and not stat.S_ISDIR(info.st_mode):
+        raise OptionError(
+            f"{option(name)} {path} exists and is not a folder",
+            hint=f"pass a folder path instead (it is created if missing), or move {path} away",
+            option=name,
+        )
+    existing = path
+    while info is None and existing.parent != existing:
+        existing = existing.parent
+        info = _stat(existing, name)
+    if info is not None and not stat.S_ISDIR(info.st_mode):
+        raise OptionError(
+            f"{option(name)} {path}: {existing} is a file, so the folder cannot be created",
+            hint="pass a folder path whose parents are folders",
+            option=name,
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OptionError(
+            f"{option(name)} {path}: {existing} is not writable",
+            hint="pass a folder you can write to",
+            option=name,
+        )
+    return path
+
+
+def check_rehearsal(cfg: JiteraConfig) -> None:
+    """Refuse settings that would otherwise fail late: in collection, or in every test's setup.
+
+    Versions are checked whenever they are given; the paths only when a rehearsal is requested,
+    because a plain ``pytest`` run never opens them (an ini file may name values files that
+    exist only on the release engineer's machine).
+    """
+    for name, text in (("from", cfg.from_version), ("to", cfg.to_version)):
+        if text is not None:
+            parse_version_option(text, name)
+    if (cfg.from_version is None) != (cfg.to_version is None):
+        given = "from" if cfg.from_version is not None else "to"
+        raise OptionError(
+            f"{option('from')} and {option('to')} go together; only {option(given)} was given",
+            hint=f"pass both, e.g. {option('from')} v24.05.01 {option('to')} v24.06.01",
+            option="to" if given == "from" else "from",
+        )
+    if cfg.from_version is None:
+        return
+    for path in cfg.values:
+        check_input_file(path, "values")
+    if cfg.kubeconfig is not None:
+        check_input_file(cfg.kubeconfig, "kubeconfig")
+    check_output_dir(cfg.report, "report")

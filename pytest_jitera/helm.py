@@ -9,7 +9,6 @@ masked before they are written anywhere.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,8 @@ from typing import Any
 
 import yaml
 
-from pytest_jitera.redact import MASK
+from pytest_jitera.redact import MASK, SECRET_KEY
 from pytest_jitera.runner import CommandRunner, Completed
-
-_SECRET_KEY = re.compile(r"password|passwd|secret|token|api[_-]?key|private[_-]?key|pem", re.IGNORECASE)
 
 
 def mask_secret_values(values: Any) -> Any:
@@ -29,7 +26,7 @@ def mask_secret_values(values: Any) -> Any:
         return {
             k: (
                 MASK
-                if _SECRET_KEY.search(str(k)) and not isinstance(v, Mapping) and v not in (None, "")
+                if SECRET_KEY.search(str(k)) and not isinstance(v, Mapping) and v not in (None, "")
                 else mask_secret_values(v)
             )
             for k, v in values.items()

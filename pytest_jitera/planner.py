@@ -20,7 +20,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from pytest_jitera.catalog import Catalog, Release
-from pytest_jitera.errors import PlanError
+from pytest_jitera.errors import PlanError, option
 from pytest_jitera.versions import StepKind, Version, step_kind
 
 
@@ -59,6 +59,11 @@ class UpgradePlan:
         """Every version the deployment passes through, start and end included."""
         return [self.source, *(hop.new.version for hop in self.hops)]
 
+    @property
+    def releases(self) -> list[Release]:
+        """Every release whose chart the rehearsal opens, start and end included."""
+        return [self.hops[0].old, *(hop.new for hop in self.hops)] if self.hops else []
+
     def to_json(self) -> dict[str, object]:
         """Plain data for ``--json`` output."""
         return {
@@ -84,11 +89,14 @@ def nearest_released(catalog: Catalog, version: Version) -> list[Version]:
 
 
 def _require_released(catalog: Catalog, version: Version, role: str) -> Release:
+    """``role`` is the option that named ``version`` ("from" or "to"), for the message."""
     release = catalog.get(version)
     if release is None:
         near = nearest_released(catalog, version)
         hint = "nearest released: " + ", ".join(str(v) for v in near) if near else "the catalog is empty"
-        raise PlanError(f"{role} version {version} is not a released version in {catalog.source}", hint=hint)
+        raise PlanError(
+            f"{option(role)} {version} is not a released version in {catalog.source}", hint=hint
+        )
     return release
 
 
@@ -101,10 +109,14 @@ def skipped_minors(catalog: Catalog, old: Version, new: Version) -> list[Version
 def plan_upgrade(catalog: Catalog, source: Version, target: Version, *, direct: bool = False) -> UpgradePlan:
     """Compute the hops from ``source`` to ``target`` or refuse with the reason."""
     if source == target:
-        raise PlanError(f"nothing to do: from and to are both {source}", hint="pick a newer --jitera-to")
+        raise PlanError(
+            f"nothing to do: {option('from')} and {option('to')} are both {source}",
+            hint=f"pick a newer {option('to')}",
+        )
     if target < source:
         raise PlanError(
-            f"{source} -> {target} is a downgrade; Helm upgrades only move forward",
+            f"{source} -> {target} is a downgrade ({option('to')} is older than {option('from')}); "
+            "Helm upgrades only move forward",
             hint="database migrations have no down path: roll back with a rollback scenario "
             "(helm rollback and, for Scenario 3, a snapshot restore) instead",
         )
@@ -117,7 +129,7 @@ def plan_upgrade(catalog: Catalog, source: Version, target: Version, *, direct: 
                 f"a direct upgrade {source} -> {target} would skip the released minor(s) "
                 + ", ".join(str(m) for m in between)
                 + "; their schema migrations would never run and the database would be left inconsistent",
-                hint="upgrade one minor at a time (drop the direct request to get the full path)",
+                hint=f"upgrade one minor at a time: drop {option('direct')} to get the full path",
             )
         hops: tuple[Hop, ...] = (Hop(start, end),)
     else:

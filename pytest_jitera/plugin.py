@@ -1,20 +1,36 @@
 """pytest entry point: registers ``--jitera-*`` options and ini keys, and exposes fixtures.
 
 This module only wires. Options are declared once in :mod:`pytest_jitera.config`, validated
-here before collection (a bad version stops the run with the expected form, not a failing
-test an hour later), and the fixtures themselves live in :mod:`pytest_jitera.fixtures`.
+here before collection (a bad version, an empty option, a values file that is not there stop
+the run with one usage error, not a failing test an hour later or a setup error per test), and
+the fixtures themselves live in :mod:`pytest_jitera.fixtures`.
+
+A rehearsal in this repository's clone runs the user-facing suites instead of the project's own
+tests; that redirect lives here, not in the clone's ``conftest.py``, so that ``pytest -p
+no:jitera`` (plugin disabled, its options unregistered) still works there.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pytest_jitera.catalog import load_catalog
-from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, resolve
+from pytest_jitera.charts import check_charts_open
+from pytest_jitera.config import (
+    SETTINGS,
+    JiteraConfig,
+    Setting,
+    check_rehearsal,
+    default_charts_source,
+    parse_version_option,
+    resolve,
+)
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.fixtures._keys import CONFIG_KEY, PLAN_KEY
+from pytest_jitera.fixtures._usage import usage_error
 from pytest_jitera.fixtures.charts import (  # noqa: F401  (fixtures are found by attribute)
-    default_charts_source,
     jitera_catalog,
     jitera_chart,
     jitera_chart_diff,
@@ -32,7 +48,20 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
     kind_toolbox_image,
 )
 from pytest_jitera.planner import UpgradePlan, plan_upgrade
-from pytest_jitera.versions import Version
+from pytest_jitera.yamlfile import load_yaml_mapping
+
+_PACKAGE = Path(__file__).resolve().parent
+# The clone's root: the folder holding the package and pyproject.toml. Only a run rooted here
+# is redirected; in any other project the user's own paths and testpaths decide what runs.
+_CLONE = _PACKAGE.parent
+
+
+def suites_dir() -> Path | None:
+    """The rehearsal suites: shipped inside the package if they are, else the clone's ``suites/``."""
+    for candidate in (_PACKAGE / "suites", _CLONE / "suites"):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,18 +111,14 @@ def pytest_configure(config: pytest.Config) -> None:
     """Resolve and validate settings once, before collection."""
     try:
         jitera = _resolve(config)
-        for text in (jitera.from_version, jitera.to_version):
-            if text:
-                Version.parse(text)
-    except (JiteraError, ValueError) as exc:
-        raise pytest.UsageError(f"pytest-jitera: {exc}") from exc
-    if bool(jitera.from_version) != bool(jitera.to_version):
-        raise pytest.UsageError(
-            "pytest-jitera: --jitera-from and --jitera-to go together; "
-            "pass both (e.g. --jitera-from=v24.05.01 --jitera-to=v24.06.01)"
-        )
+        check_rehearsal(jitera)
+        plan = _plan(jitera) if jitera.from_version and jitera.to_version else None
+    except JiteraError as exc:
+        raise usage_error(exc) from exc
     config.stash[CONFIG_KEY] = jitera
-    config.stash[PLAN_KEY] = _plan(jitera) if jitera.from_version and jitera.to_version else None
+    config.stash[PLAN_KEY] = plan
+    if plan is not None:
+        _point_rehearsal_at_suites(config)
 
 
 def _plan(jitera: JiteraConfig) -> UpgradePlan:
@@ -101,17 +126,29 @@ def _plan(jitera: JiteraConfig) -> UpgradePlan:
     assert jitera.from_version
     assert jitera.to_version
     source = jitera.charts or default_charts_source()
-    if source is None:
-        raise pytest.UsageError(
-            "pytest-jitera: no --jitera-charts given and no reference series is built; "
-            "pass --jitera-charts=FOLDER_OR_INDEX"
-        )
-    try:
-        return plan_upgrade(
-            load_catalog(source), Version.parse(jitera.from_version), Version.parse(jitera.to_version)
-        )
-    except JiteraError as exc:
-        raise pytest.UsageError(f"pytest-jitera: {exc}") from exc
+    plan = plan_upgrade(
+        load_catalog(source),
+        parse_version_option(jitera.from_version, "from"),
+        parse_version_option(jitera.to_version, "to"),
+    )
+    check_charts_open(release.path for release in plan.releases if release.path is not None)
+    for values in jitera.values:
+        load_yaml_mapping(values, what="values file")
+    return plan
+
+
+def _point_rehearsal_at_suites(config: pytest.Config) -> None:
+    """In the clone, a rehearsal without explicit paths runs the suites, not ``tests/``.
+
+    ``testpaths`` names the project's own tests, which know nothing of the requested hops;
+    paths on the command line always win.
+    """
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return
+    suites = suites_dir()
+    if suites is None or config.rootpath.resolve() != _CLONE:
+        return
+    config.args[:] = [str(suites)]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -4,6 +4,9 @@ An override that the new chart no longer reads is silently ignored by Helm: the 
 through and the deployment quietly falls back to a default (an in-cluster database instead of
 the managed one, say). That is why every user key the new chart removed, renamed or retyped is
 reported as a hazard, and why the historically risky prefixes are always listed.
+
+Values are printed only through :mod:`pytest_jitera.redact`: a diff that names a changed
+credential is useful, one that prints it leaks it into CI logs and release notes.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pytest_jitera.redact import MASK, is_secret_key, mask_value
 
 RISKY_PREFIXES: tuple[str, ...] = (
     "externalPostgres",
@@ -67,9 +72,14 @@ def is_tag_key(key: str) -> bool:
     return bool(_TAG_KEY.search(key))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KeyChange:
-    """One key that differs between the two charts."""
+    """One key that differs between the two charts.
+
+    ``old`` and ``new`` hold the real values, for comparisons; everything that turns them
+    into text (:meth:`describe`, :meth:`to_json`, ``repr``) masks secret keys, because chart
+    defaults under ``credentials.*`` are real credentials on clusters that never override them.
+    """
 
     key: str
     change: str  # "added", "removed", "default", "type", "renamed"
@@ -77,25 +87,52 @@ class KeyChange:
     new: Any = None
     renamed_to: str | None = None
 
+    def shown(self, value: Any) -> Any:
+        """``value`` as it may be printed; a rename into a secret key masks it too."""
+        if self.renamed_to and is_secret_key(self.renamed_to):
+            return mask_value(self.renamed_to, value)
+        return mask_value(self.key, value)
+
     def describe(self) -> str:
         """A one-line, human-readable description."""
+        old, new = _text(self.shown(self.old)), _text(self.shown(self.new))
         if self.change == "added":
-            return f"{self.key}: added (default {self.new!r})"
+            return f"{self.key}: added (default {new})"
         if self.change == "removed":
-            return f"{self.key}: removed (was {self.old!r})"
+            return f"{self.key}: removed (was {old})"
         if self.change == "renamed":
-            return f"{self.key}: moved to {self.renamed_to} (value {self.old!r})"
+            return f"{self.key}: moved to {self.renamed_to} (value {old})"
         if self.change == "type":
             kinds = f"{type_name(self.old)} -> {type_name(self.new)}"
-            return f"{self.key}: type {kinds} ({self.old!r} -> {self.new!r})"
-        return f"{self.key}: default {self.old!r} -> {self.new!r}"
+            return f"{self.key}: type {kinds} ({old} -> {new})"
+        return f"{self.key}: default changed ({old} -> {new})"
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data."""
-        data: dict[str, Any] = {"key": self.key, "change": self.change, "old": self.old, "new": self.new}
+        """Plain data; a type change names both types, since masked values no longer show them."""
+        data: dict[str, Any] = {
+            "key": self.key,
+            "change": self.change,
+            "old": self.shown(self.old),
+            "new": self.shown(self.new),
+        }
+        if self.change == "type":
+            data["old_type"] = type_name(self.old)
+            data["new_type"] = type_name(self.new)
         if self.renamed_to:
             data["renamed_to"] = self.renamed_to
         return data
+
+    def __repr__(self) -> str:
+        """Masked like :meth:`describe`: pytest prints reprs when an assertion on a diff fails."""
+        return (
+            f"KeyChange(key={self.key!r}, change={self.change!r}, old={_text(self.shown(self.old))}, "
+            f"new={_text(self.shown(self.new))}, renamed_to={self.renamed_to!r})"
+        )
+
+
+def _text(value: Any) -> str:
+    """``repr`` of a shown value, with the mask bare so it cannot be mistaken for a value."""
+    return MASK if value == MASK else repr(value)
 
 
 @dataclass(frozen=True)
@@ -104,7 +141,7 @@ class OverrideHazard:
 
     key: str
     problem: str  # "removed", "renamed", "retyped"
-    user_value: Any
+    user_value: Any = field(repr=False)  # may be a secret: never printed, not even by pytest
     source: str
     detail: str
     suggestion: str | None = None

@@ -18,10 +18,14 @@ from pytest_jitera.errors import VersionError
 
 EXPECTED_FORM = "vYY.MM.DD or vYY.MM.DD.PATCH with two-digit YY, MM and DD, e.g. v24.05.01 or v24.05.01.1"
 
-_VERSION_RE = re.compile(r"^v(\d{2})\.(\d{2})\.(\d{2})(?:\.(\d+))?$")
+# ASCII digits only: Python's \d and int() also accept Arabic-Indic, full-width and other Unicode
+# digits, so "v24.05.01" spelled in Arabic-Indic digits would otherwise parse as v24.05.01, a tag
+# that Helm, git and the image registry would all see as a different string. Patterns are
+# matched with fullmatch, so a trailing newline is not silently accepted either (``$`` would).
+_VERSION_RE = re.compile(r"v([0-9]{2})\.([0-9]{2})\.([0-9]{2})(?:\.([0-9]+))?")
 # Charts must carry a SemVer `version`; we map vYY.MM.DD.P to YY.MMDD.P so Helm orders releases
 # exactly as we do (a prerelease or build suffix would sort or compare wrongly).
-_SEMVER_RE = re.compile(r"^(\d{2})\.(\d{3,4})\.(\d+)$")
+_SEMVER_RE = re.compile(r"([0-9]{2})\.([0-9]{3,4})\.([0-9]+)")
 
 
 class StepKind(str, Enum):
@@ -48,7 +52,7 @@ class Version:
         if not isinstance(text, str):
             raise VersionError(f"not a release version: {text!r}", hint=f"use {EXPECTED_FORM}")
         raw = text.strip()
-        match = _VERSION_RE.match(raw)
+        match = _VERSION_RE.fullmatch(raw)
         if not match:
             hint = f"use {EXPECTED_FORM}"
             guess = _normalise_guess(raw)
@@ -73,7 +77,7 @@ class Version:
     @classmethod
     def from_semver(cls, text: str) -> Version:
         """Read the chart ``version`` form ``YY.MMDD.PATCH`` (patch 0 = the minor itself)."""
-        match = _SEMVER_RE.match(text.strip().lstrip("v"))
+        match = _SEMVER_RE.fullmatch(text.strip().lstrip("v"))
         if not match:
             raise VersionError(
                 f"not a Jitera chart version: {text!r}",
@@ -88,7 +92,7 @@ class Version:
     def coerce(cls, text: str) -> Version:
         """Accept either the release tag or the chart's SemVer form."""
         stripped = str(text).strip()
-        if _SEMVER_RE.match(stripped.lstrip("v")):
+        if _SEMVER_RE.fullmatch(stripped.lstrip("v")):
             return cls.from_semver(stripped)
         return cls.parse(stripped)
 
@@ -131,7 +135,8 @@ def step_kind(old: Version, new: Version) -> StepKind:
 def _normalise_guess(raw: str) -> str | None:
     """Suggest the canonical spelling for near misses like ``v24.5.1`` or ``24.05.01``."""
     parts = raw.lstrip("vV").split(".")
-    if len(parts) not in (3, 4) or not all(p.isdigit() for p in parts):
+    # str.isdigit() is true for Unicode digits too; a suggestion must be ASCII like the tag.
+    if len(parts) not in (3, 4) or not all(p.isascii() and p.isdigit() for p in parts):
         return None
     yy, mm, dd = (int(p) for p in parts[:3])
     if yy > 99 and yy >= 2000:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.charts import extract_zip, open_chart
+from pytest_jitera.charts import extract_chart, open_chart
 from pytest_jitera.errors import ChartError
 
 
@@ -39,7 +39,7 @@ def test_escaping_entries_are_refused_and_nothing_is_written(tmp_path: Path, bad
     work.mkdir()
     before_parent = _everything_under(tmp_path)
     with pytest.raises(ChartError, match="refusing to extract") as info:
-        extract_zip(archive, work / "v24.05.01")
+        extract_chart(archive, work / "v24.05.01")
     assert "bad.zip" in str(info.value)
     assert _everything_under(tmp_path) == before_parent
     assert not Path("/tmp/jitera-abs-escape.txt").exists()
@@ -54,14 +54,14 @@ def test_symlink_pointing_outside_is_refused(tmp_path: Path) -> None:
         info.external_attr = (stat.S_IFLNK | 0o777) << 16
         zf.writestr(info, "../../../../etc/passwd")
     with pytest.raises(ChartError, match="points outside"):
-        extract_zip(archive, tmp_path / "out")
+        extract_chart(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
-def test_oversized_archive_is_refused(tmp_path: Path) -> None:
-    archive = _zip(tmp_path / "big.zip", {"charts/jitera/values.yaml": b"x" * 5000})
-    with pytest.raises(ChartError, match="exceeds"):
-        extract_zip(archive, tmp_path / "out", max_bytes=1000)
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "big.zip", {"charts/jitera/values.yaml": b"x" * (5 * 1024 * 1024 + 1)})
+    with pytest.raises(ChartError, match="per file"):
+        extract_chart(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -113,7 +113,7 @@ def test_each_version_gets_its_own_folder_and_none_is_overwritten(
 
 def test_non_chart_inputs(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(ChartError, match="not a chart zip or folder"):
+    with pytest.raises(ChartError, match="not a chart archive or folder"):
         open_chart(tmp_path / "notes.txt")
     with pytest.raises(ChartError, match="no such chart"):
         open_chart(tmp_path / "missing.zip")

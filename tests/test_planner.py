@@ -89,10 +89,13 @@ def test_index_with_missing_chart_names_it(tmp_path: Path) -> None:
 
 
 def test_index_semver_only_entries(tmp_path: Path) -> None:
-    entries = [{"version": "24.501.0", "urls": ["https://charts.example/a.tgz"]}, {"version": "24.601.0"}]
+    # Remote URLs are refused at load time (tests/test_catalog.py); a local package works.
+    entries = [{"version": "24.501.0", "urls": ["jitera-24.501.0.tgz"]}, {"version": "24.601.0"}]
     (tmp_path / "index.yaml").write_text(yaml.safe_dump({"entries": {"jitera": entries}}))
+    (tmp_path / "jitera-24.501.0.tgz").write_bytes(b"")
     catalog = load_catalog(tmp_path / "index.yaml")
     assert [str(v) for v in catalog.versions] == ["v24.05.01", "v24.06.01"]
+    assert not catalog.releases[0].missing
     assert catalog.releases[1].missing
 
 

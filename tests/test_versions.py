@@ -57,3 +57,34 @@ def test_semver_order_matches_release_order() -> None:
     versions = sorted(Version.parse(t) for t in ["v24.05.01", "v24.05.01.1", "v24.06.01", "v24.10.02"])
     semvers = [tuple(int(p) for p in v.semver().split(".")) for v in versions]
     assert semvers == sorted(semvers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v\u0662\u0664.\u0660\u0665.\u0660\u0661",  # Arabic-Indic digits
+        "v\uff12\uff14.\uff10\uff15.\uff10\uff11",  # full-width digits
+        "v\u0968\u096a.\u0966\u096b.\u0966\u0967",  # Devanagari digits
+        "v24.05.0\u0661",  # one non-ASCII digit is enough to refuse
+        "v24.05.01.\u0661",  # in the patch number too
+    ],
+)
+def test_only_ascii_digits_make_a_version(text: str) -> None:
+    with pytest.raises(VersionError) as info:
+        Version.parse(text)
+    assert repr(text) in str(info.value)
+    assert "did you mean" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["\u0662\u0664.\u0665\u0660\u0661.0", "24.501.\u0661", "\uff12\uff14.501.0"])
+def test_only_ascii_digits_make_a_chart_version(text: str) -> None:
+    with pytest.raises(VersionError):
+        Version.from_semver(text)
+    with pytest.raises(VersionError):
+        Version.coerce(text)
+
+
+def test_near_miss_suggestion_is_only_made_for_ascii_digits() -> None:
+    with pytest.raises(VersionError) as info:
+        Version.parse("v\u0662\u0664.\u0665.\u0661")  # "v24.5.1" in Arabic-Indic digits
+    assert "did you mean" not in str(info.value)

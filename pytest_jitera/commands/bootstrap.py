@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_jitera.bootstrap import Bootstrap, default_cache_dir
+from pytest_jitera.config import check_output_dir
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.runner import Runner
 
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--cache-dir",
-        type=Path,
+        type=lambda text: check_output_dir(Path(text).expanduser(), "cache-dir"),
         default=None,
         help="where binaries, build state and logs go "
         "(default: $JITERA_CACHE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/pytest-jitera)",

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pytest_jitera.config import check_output_dir
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.reference.build import build_reference
 from pytest_jitera.runner import Runner
@@ -23,7 +24,13 @@ def register(subparsers: Any) -> None:
         description="Write jitera-helm-<VERSION>.zip for every reference release into --out; "
         "with --images also docker-build jitera/{automation,ultron,studio}:<VERSION>.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--out",
+        type=lambda text: check_output_dir(Path(text), "out"),
+        required=True,
+        metavar="DIR",
+        help="output folder (created if missing; earlier chart trees in it are replaced)",
+    )
     parser.add_argument(
         "--release",
         action="append",

@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_jitera.chart_diff import diff_charts
 from pytest_jitera.commands._output import emit_json
+from pytest_jitera.config import check_input_file
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +23,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("new_chart", type=Path, metavar="NEW_CHART")
     parser.add_argument(
         "--values",
-        type=Path,
+        # Checked while parsing, before either chart is opened: a folder or a typo here is the
+        # user's to fix, and must not surface as an OSError from deep inside the diff.
+        type=lambda text: check_input_file(Path(text), "values"),
         action="append",
         default=[],
         metavar="FILE",

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from pytest_jitera.catalog import load_catalog
-from pytest_jitera.commands._output import emit_json
+from pytest_jitera.commands._output import emit_json, emit_lines
+from pytest_jitera.config import default_charts_source, parse_version_option
 from pytest_jitera.planner import plan_upgrade
-from pytest_jitera.versions import Version
 
 
 def register(subparsers: Any) -> None:
@@ -22,13 +22,17 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--charts",
-        required=True,
         type=Path,
+        default=None,
         metavar="SRC",
-        help="folder of jitera-helm-<VERSION>.zip files / chart folders, or index.yaml",
+        help="folder of jitera-helm-<VERSION>.zip files / chart folders, or index.yaml "
+        "(default: the embedded reference series, the same catalog the pytest plugin uses "
+        "without --jitera-charts; built on first use, then cached)",
     )
-    parser.add_argument("--from", dest="source", required=True, metavar="VERSION")
-    parser.add_argument("--to", dest="target", required=True, metavar="VERSION")
+    parser.add_argument("--from", dest="source", required=True, metavar="VERSION",
+                        help="release currently installed, e.g. v24.05.01")
+    parser.add_argument("--to", dest="target", required=True, metavar="VERSION",
+                        help="release to upgrade to, e.g. v24.06.01")
     parser.add_argument(
         "--direct",
         action="store_true",
@@ -40,15 +44,21 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan and print."""
-    source, target = Version.parse(args.source), Version.parse(args.target)
-    catalog = load_catalog(args.charts)
+    source = parse_version_option(args.source, "from")
+    target = parse_version_option(args.target, "to")
+    catalog = load_catalog(args.charts or default_charts_source())
     plan = plan_upgrade(catalog, source, target, direct=args.direct)
     if args.json:
         emit_json({**plan.to_json(), "warnings": list(catalog.warnings)})
         return 0
-    print(f"upgrade path {source} -> {target}: {len(plan.hops)} hop(s)")
-    for number, hop in enumerate(plan.hops, 1):
-        print(f"  {number}. {hop.old.version} -> {hop.new.version}  ({hop.kind.value})  {hop.new.location}")
-    for warning in catalog.warnings:
-        print(f"warning: {warning}")
+    emit_lines(
+        [
+            f"upgrade path {source} -> {target}: {len(plan.hops)} hop(s)",
+            *(
+                f"  {number}. {hop.old.version} -> {hop.new.version}  ({hop.kind.value})  {hop.new.location}"
+                for number, hop in enumerate(plan.hops, 1)
+            ),
+            *(f"warning: {warning}" for warning in catalog.warnings),
+        ]
+    )
     return 0

@@ -2,7 +2,7 @@
 
 They answer questions such as "what literal is this argument" or "which heredoc body belongs
 to this ``<<~SQL``" and return None whenever the answer is not a literal, so the analyser can
-turn uncertainty into a could-not-analyse finding instead of guessing.
+turn uncertainty into an unknown name or a could-not-analyse finding instead of guessing.
 """
 
 from __future__ import annotations
@@ -12,6 +12,12 @@ from collections.abc import Iterator
 import tree_sitter
 
 from pytest_jitera.migrations.sql_analysis import INTERPOLATION_PLACEHOLDER
+
+# ``[:a, "b"]``, ``%i[a b]`` and ``%w[a b]``: the spellings of a literal array.
+_ARRAY_TYPES = frozenset({"array", "symbol_array", "string_array"})
+# Calls that hand back their receiver's elements unchanged, so ``%i[a b].freeze.each`` loops
+# over a literal all the same.
+_SAME_ELEMENTS = frozenset({"freeze", "dup"})
 
 
 def text(node: tree_sitter.Node | None) -> str:
@@ -50,12 +56,6 @@ def pairs(args: list[tree_sitter.Node]) -> Iterator[tree_sitter.Node]:
             yield from (c for c in arg.named_children if c.type == "pair")
 
 
-def kwarg(args: list[tree_sitter.Node], key: str) -> str | None:
-    """Return option ``key`` when its value is a literal."""
-    value = kwarg_node(args, key)
-    return literal(value) if value is not None else None
-
-
 def hash_key(node: tree_sitter.Node | None) -> str | None:
     """Accept both ``key:`` and ``:key =>`` spellings."""
     if node is None:
@@ -71,12 +71,12 @@ def literal(node: tree_sitter.Node | None) -> str | None:
         return None
     if node.type == "simple_symbol":
         return text(node)[1:]
-    if node.type in ("string", "delimited_symbol"):
+    if node.type in ("string", "delimited_symbol", "bare_symbol", "bare_string"):
         parts = node.named_children
         if all(p.type == "string_content" for p in parts):
             return "".join(text(p) for p in parts)
         return None
-    if node.type == "array":
+    if node.type in _ARRAY_TYPES:
         values = [literal(child) for child in node.named_children]
         if values and all(v is not None for v in values):
             return ",".join(v for v in values if v is not None)
@@ -99,20 +99,64 @@ def adds_not_null(args: list[tree_sitter.Node]) -> bool:
     return is_false(kwarg_node(args, "null")) and kwarg_node(args, "default") is None
 
 
-def index_name(positional: list[tree_sitter.Node], args: list[tree_sitter.Node],
-                at: int) -> str | None:
-    """Name an index by its positional name or its ``name:``/``column:`` option."""
-    if len(positional) > at:
-        return literal(positional[at])
-    return kwarg(args, "name") or kwarg(args, "column")
-
-
 def block_params(block: tree_sitter.Node) -> list[str]:
     """Return the names between ``|...|``: the ``t`` or ``dir`` a block works on."""
+    return [text(p) for p in block_param_nodes(block) if p.type == "identifier"]
+
+
+def block_param_nodes(block: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """Return the parameters between ``|...|`` as written, ``(a, b)`` destructuring included."""
     for child in block.named_children:
         if child.type == "block_parameters":
-            return [text(p) for p in child.named_children if p.type == "identifier"]
+            return list(child.named_children)
     return []
+
+
+def param_names(block: tree_sitter.Node) -> frozenset[str]:
+    """Every local a block's parameters introduce, at any destructuring depth.
+
+    These hide outer variables of the same name inside the block.
+    """
+    names: set[str] = set()
+    stack = block_param_nodes(block)
+    while stack:
+        node = stack.pop()
+        if node.type == "identifier":
+            names.add(text(node))
+        stack.extend(node.named_children)
+    return frozenset(names)
+
+
+def collection_items(node: tree_sitter.Node) -> list[tree_sitter.Node] | None:
+    """The elements a literal array or hash yields to ``each``, in order; None otherwise.
+
+    Elements are returned whatever they are: one computed element must not hide the
+    literal ones around it, and the caller decides what a non-literal element means.
+    """
+    while node.type == "call" and text(node.child_by_field_name("method")) in _SAME_ELEMENTS:
+        receiver = node.child_by_field_name("receiver")
+        if receiver is None or arguments(node):
+            return None
+        node = receiver
+    if node.type in _ARRAY_TYPES or node.type == "hash":
+        return [child for child in node.named_children if child.type != "comment"]
+    return None
+
+
+def parts(node: tree_sitter.Node | None) -> list[tree_sitter.Node]:
+    """Split a yielded element across several block parameters, as Ruby spreads it.
+
+    A nested array gives its elements and a hash entry its key and value; anything else
+    fills the first parameter alone.
+    """
+    if node is None:
+        return []
+    if node.type in _ARRAY_TYPES:
+        return [child for child in node.named_children if child.type != "comment"]
+    if node.type == "pair":
+        key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
+        return [n for n in (key, value) if n is not None]
+    return [node]
 
 
 # Ruby methods that return their string receiver cleaned up; SQL stays the same SQL.

@@ -34,14 +34,29 @@ ENUM_OPS: frozenset[str] = frozenset({"create_enum"})
 # The analyser gave up on a file; the classifier must treat the release as undecidable.
 COULD_NOT_ANALYSE = "could_not_analyse"
 
+# How an object named by code (a variable, a method call) is written in ``objects``: the old
+# code cannot be searched for it, so whoever reads the finding must assume the worst.
+_UNKNOWN_PREFIX = "<unknown"
+
+
+def unknown_name(expression: str = "") -> str:
+    """Stand in for a name only known at runtime, keeping the code that computes it."""
+    return f"{_UNKNOWN_PREFIX}: {expression}>" if expression else f"{_UNKNOWN_PREFIX}>"
+
+
+def is_unknown_name(value: str) -> bool:
+    """Tell whether ``value`` came from :func:`unknown_name` rather than from a literal."""
+    return value.startswith(_UNKNOWN_PREFIX) and value.endswith(">")
+
 
 @dataclass(frozen=True)
 class Finding:
     """One operation found in an added migration, with where it was found.
 
     ``objects`` names what the operation touches using the keys ``table``, ``column``,
-    ``new_name``, ``type``, ``index`` or ``to_table``; ``detail`` carries free text such as
-    the reason a file could not be analysed.
+    ``new_name``, ``type``, ``index`` or ``to_table``; a name the migration computes at
+    runtime is kept as :func:`unknown_name` so the operation itself is still reported.
+    ``detail`` carries free text such as the reason a file could not be analysed.
     """
 
     file: str
@@ -54,6 +69,11 @@ class Finding:
     def destructive(self) -> bool:
         """Whether old code may fail or lose data once this operation has run."""
         return self.op in DESTRUCTIVE_OPS
+
+    @property
+    def has_unknown_object(self) -> bool:
+        """Whether some name is computed at runtime, so no search can clear the old code."""
+        return any(is_unknown_name(value) for value in self.objects.values())
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json`` output and for release notes."""

@@ -3,13 +3,15 @@
 The file is parsed with tree-sitter's Ruby grammar, not matched with patterns: a
 ``remove_column`` inside ``def down`` or ``dir.down`` never runs on upgrade and must not make
 a release look dangerous, while one wrapped in ``safety_assured`` or ``change_table`` must
-not hide. Anything the walk cannot pin to a literal table or column becomes a
-could-not-analyse finding, because the runbook says to assume the worst when unsure.
+not hide. A loop over a literal array or hash (``%i[a b].each do |t|``) is unrolled, so each
+element is reported as if the call were written out once per element. A table or column the
+walk still cannot pin to a literal is reported under an unknown name rather than dropped,
+because the runbook says to assume the worst when unsure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +20,12 @@ import tree_sitter
 import tree_sitter_ruby
 
 from pytest_jitera.migrations import _ruby_nodes as nodes
-from pytest_jitera.migrations.findings import Finding, could_not_analyse
+from pytest_jitera.migrations.findings import (
+    Finding,
+    could_not_analyse,
+    is_unknown_name,
+    unknown_name,
+)
 from pytest_jitera.migrations.sql_analysis import analyse_sql
 
 # Migration files larger than this are not hand-written migrations; refuse rather than stall.
@@ -32,6 +39,15 @@ _TRANSPARENT_CALLS = frozenset(
 _SQL_CALLS = frozenset({"execute", "exec_query", "exec_update", "exec_delete", "safe_execute"})
 # Receivers under which the usual migration helpers still mean schema changes.
 _SCHEMA_RECEIVERS = ("connection", "self")
+# Enumerators whose block runs once per element of the receiver.
+_LOOP_METHODS = frozenset({"each", "each_with_index", "map", "collect", "flat_map"})
+# Block locals a parameterless block gets (``_1`` and Ruby 3.4's ``it``).
+_IMPLICIT_PARAMS = frozenset({"_1", "it"})
+# Most loop iterations unrolled along one path, nested loops multiplied; beyond this the
+# loop variables stay unknown, which keeps a generated migration from stalling the walk.
+MAX_UNROLLED = 256
+# Longest piece of code quoted in an unknown name; enough to recognise the expression.
+_SNIPPET_CHARS = 60
 # What `revert do ... end` turns each constructive helper into.
 _REVERTED = {
     "create_table": "drop_table",
@@ -92,16 +108,114 @@ def analyse_source(source: bytes, file: str) -> list[Finding]:
         body = method.child_by_field_name("body")
         if body is not None:
             walker.walk(body, _Context())
-    return walker.findings
+    return _unique(walker.findings)
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """Drop repeats: a loop whose body does not use its variable reports the same call each time."""
+    seen: set[tuple[object, ...]] = set()
+    unique: list[Finding] = []
+    for finding in findings:
+        key = (finding.line, finding.op, tuple(sorted(finding.objects.items())), finding.detail)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
 
 
 @dataclass(frozen=True)
 class _Context:
-    """Where the walk currently is: which block variables mean what."""
+    """Where the walk currently is: which block variables mean what.
+
+    ``bindings`` holds the element each enclosing unrolled loop is at, and ``iterations``
+    how many iterations those loops add up to, so nesting can be bounded.
+    """
 
     table_vars: dict[str, str] = field(default_factory=dict)
     direction_vars: frozenset[str] = frozenset()
     reverted: bool = False
+    bindings: Mapping[str, str] = field(default_factory=dict)
+    iterations: int = 1
+
+
+def _snippet(node: tree_sitter.Node) -> str:
+    """Quote ``node`` on one line, shortened, for the unknown name of what it computes."""
+    code = " ".join(nodes.text(node).split())
+    return code if len(code) <= _SNIPPET_CHARS else code[: _SNIPPET_CHARS - 3] + "..."
+
+
+def _name(node: tree_sitter.Node | None, bindings: Mapping[str, str]) -> str | None:
+    """Read a table or column argument as written out: a literal, or a bound loop variable.
+
+    Anything else is computed at runtime and becomes an unknown name; only a missing
+    argument gives None, so callers can fall back to another option.
+    """
+    if node is None:
+        return None
+    if node.type == "identifier" and nodes.text(node) in bindings:
+        return bindings[nodes.text(node)]
+    value = nodes.hash_key(node)
+    return value if value is not None else unknown_name(_snippet(node))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One helper call, whose names are read under the loop variables bound where it runs."""
+
+    node: tree_sitter.Node
+    args: list[tree_sitter.Node]
+    bindings: Mapping[str, str]
+
+    @property
+    def positional(self) -> list[tree_sitter.Node]:
+        """The positional arguments: options hashes carry no table or column."""
+        return nodes.positional(self.args)
+
+    def name(self, node: tree_sitter.Node | None) -> str | None:
+        """Read ``node`` as a name; see :func:`_name`."""
+        return _name(node, self.bindings)
+
+    def arg(self, index: int) -> str | None:
+        """Name given as positional argument ``index``; None if the call has no such argument."""
+        positional = self.positional
+        return self.name(positional[index]) if len(positional) > index else None
+
+    def option(self, key: str) -> str | None:
+        """Name given as option ``key:``; None if the call does not pass it."""
+        return self.name(nodes.kwarg_node(self.args, key))
+
+    def index_name(self, at: int) -> str | None:
+        """Name an index by its positional name or its ``name:``/``column:`` option."""
+        if len(self.positional) > at:
+            return self.arg(at)
+        return self.option("name") or self.option("column")
+
+
+def _bind(
+    params: list[tree_sitter.Node],
+    values: list[tree_sitter.Node | None],
+    outer: Mapping[str, str],
+) -> dict[str, str]:
+    """Give block parameters the names one iteration yields, as Ruby's block call would.
+
+    A parameter whose value is not a name (an index, a missing element) stays unbound, so
+    a call that uses it reports an unknown name.
+    """
+    if not params:
+        implicit = _name(values[0], outer) if values else None
+        return dict.fromkeys(_IMPLICIT_PARAMS, implicit) if implicit is not None else {}
+    if len(params) > 1 and len(values) == 1:
+        values = list(nodes.parts(values[0]))  # one array yielded to `|a, b|` is spread
+    bound: dict[str, str] = {}
+    for index, param in enumerate(params):
+        value = values[index] if index < len(values) else None
+        if param.type == "destructured_parameter":
+            bound.update(_bind(list(param.named_children), list(nodes.parts(value)), outer))
+            continue
+        name = _name(value, outer) if param.type == "identifier" else None
+        if name is not None:
+            bound[nodes.text(param)] = name
+    return bound
 
 
 class _Walker:
@@ -123,7 +237,10 @@ class _Walker:
         self.string_vars: dict[str, tree_sitter.Node] = {}
 
     def _helper(self, name: str, ctx: _Context) -> bool:
-        """Walk the body of helper method ``name`` once per call chain; False if unknown."""
+        """Walk the body of helper method ``name`` once per call chain; False if unknown.
+
+        A method body does not see the caller's block variables, so loop bindings end here.
+        """
         method = self.helpers.get(name)
         if method is None:
             return False
@@ -131,7 +248,7 @@ class _Walker:
             self._in_helper.add(name)
             body = method.child_by_field_name("body")
             if body is not None:
-                self.walk(body, ctx)
+                self.walk(body, replace(ctx, bindings={}))
             self._in_helper.discard(name)
         return True
 
@@ -148,14 +265,10 @@ class _Walker:
             self.walk(child, ctx)
 
     def add(self, node: tree_sitter.Node, op: str, **objects: str | None) -> None:
-        """Record ``op``; a missing object name makes the finding undecidable."""
+        """Record ``op``; a name the call leaves out is as unknown as one computed at runtime."""
         line = node.start_point.row + 1
-        if any(value is None for value in objects.values()):
-            detail = f"{op} on a name that is not a literal symbol or string"
-            self.findings.append(could_not_analyse(self.file, detail, line))
-            return
-        clean = {key: value for key, value in objects.items() if value is not None}
-        self.findings.append(Finding(self.file, line, op, clean))
+        names = {key: unknown_name() if value is None else value for key, value in objects.items()}
+        self.findings.append(Finding(self.file, line, op, names))
 
     def _call(self, node: tree_sitter.Node, ctx: _Context) -> None:
         name = nodes.text(node.child_by_field_name("method"))
@@ -169,13 +282,17 @@ class _Walker:
                 self._walk_block(block, ctx)
             return  # dir.down never runs forward
         if receiver_text is not None and receiver_text in ctx.table_vars:
-            self._table_call(node, name, args, ctx.table_vars[receiver_text], ctx)
+            call = _Call(node, args, ctx.bindings)
+            self._table_call(call, name, ctx.table_vars[receiver_text], ctx)
             return
         if name in _SQL_CALLS:
             self._sql_call(node, args)
             return
         schema_receiver = receiver_text is None or receiver_text.endswith(_SCHEMA_RECEIVERS)
         if schema_receiver and self._schema_call(node, name, args, block, ctx):
+            return
+        if receiver is not None and block is not None and name in _LOOP_METHODS:
+            self._loop(receiver, name, block, ctx)
             return
         if receiver_text in (None, "self") and name in self.helpers:
             self._helper(name, ctx)
@@ -188,11 +305,39 @@ class _Walker:
             else:
                 self.walk(child, ctx)
 
-    def _walk_block(self, block: tree_sitter.Node, ctx: _Context) -> None:
+    def _walk_block(
+        self, block: tree_sitter.Node, ctx: _Context, bound: Mapping[str, str] | None = None
+    ) -> None:
+        """Walk a block's body; its parameters hide outer loop variables, ``bound`` sets them."""
+        hidden = nodes.param_names(block) | _IMPLICIT_PARAMS
+        bindings = {k: v for k, v in ctx.bindings.items() if k not in hidden}
+        ctx = replace(ctx, bindings={**bindings, **(bound or {})})
         body = block.child_by_field_name("body")
         for child in (body,) if body is not None else block.named_children:
             if child.type != "block_parameters":
                 self.walk(child, ctx)
+
+    def _loop(
+        self, receiver: tree_sitter.Node, method: str, block: tree_sitter.Node, ctx: _Context
+    ) -> None:
+        """Walk a loop's block once per element of a literal receiver, variables bound.
+
+        A computed receiver, or more iterations than :data:`MAX_UNROLLED`, leaves the
+        variables unbound: the block is walked once and its names come out unknown.
+        """
+        items = nodes.collection_items(receiver)
+        iterations = ctx.iterations * len(items) if items is not None else 0
+        if items is None or iterations > MAX_UNROLLED:
+            self.walk(receiver, ctx)
+            self._walk_block(block, ctx)
+            return
+        params = nodes.block_param_nodes(block)
+        inner = replace(ctx, iterations=max(iterations, 1))
+        for element in items:
+            values: list[tree_sitter.Node | None] = [element]
+            if method == "each_with_index":
+                values.append(None)  # the index is a number, never a name
+            self._walk_block(block, inner, _bind(params, values, ctx.bindings))
 
     def _schema_call(
         self,
@@ -203,6 +348,7 @@ class _Walker:
         ctx: _Context,
     ) -> bool:
         """Handle a top-level migration helper; return False if ``name`` is not one."""
+        call = _Call(node, args, ctx.bindings)
         if name in _TRANSPARENT_CALLS:
             if block is not None:
                 self._walk_block(block, ctx)
@@ -222,41 +368,37 @@ class _Walker:
                 self._walk_block(block, replace(ctx, reverted=True))
             return True
         if ctx.reverted:
-            self._reverted_call(node, name, args)
+            self._reverted_call(call, name)
             return True
         if name == "change_table":
-            table = nodes.literal(args[0]) if args else None
-            if table is None:
-                self.add(node, "change_table", table=None)
-            elif block is not None:
-                vars_ = {param: table for param in nodes.block_params(block)}
+            if block is not None:
+                # Even an unknown table is worth the walk: adding columns to it is harmless.
+                table = call.name(args[0] if args else None) or unknown_name()
+                vars_ = dict.fromkeys(nodes.block_params(block), table)
                 self._walk_block(block, replace(ctx, table_vars={**ctx.table_vars, **vars_}))
             return True
         handler = _SCHEMA_HANDLERS.get(name)
         if handler is None:
             return False
-        handler(self, node, args)
+        handler(self, call)
         return True
 
-    def _reverted_call(
-        self, node: tree_sitter.Node, name: str, args: list[tree_sitter.Node]
-    ) -> None:
+    def _reverted_call(self, call: _Call, name: str) -> None:
         """Inside ``revert``, constructive helpers become their destructive inverse."""
         op = _REVERTED.get(name)
-        positional = nodes.positional(args)
+        node = call.node
         if op is None:
-            if name == "rename_table" and len(positional) >= 2:
-                self.add(node, "rename_table", table=nodes.literal(positional[1]),
-                         new_name=nodes.literal(positional[0]))
-            elif name == "rename_column" and len(positional) >= 3:
-                self.add(node, "rename_column", table=nodes.literal(positional[0]),
-                         column=nodes.literal(positional[2]), new_name=nodes.literal(positional[1]))
+            if name == "rename_table" and len(call.positional) >= 2:
+                self.add(node, "rename_table", table=call.arg(1), new_name=call.arg(0))
+            elif name == "rename_column" and len(call.positional) >= 3:
+                self.add(node, "rename_column", table=call.arg(0), column=call.arg(2),
+                         new_name=call.arg(1))
             elif not name.startswith(("remove_", "drop_")):
                 # Reverting a removal only recreates things; anything else is a guess.
                 detail = f"cannot tell what reverting `{name}` does"
                 self.findings.append(could_not_analyse(self.file, detail, node.start_point.row + 1))
             return
-        table = nodes.literal(positional[0]) if positional else None
+        table = call.arg(0)
         if op == "drop_table":
             self.add(node, op, table=table)
         elif op == "drop_type":
@@ -265,80 +407,63 @@ class _Walker:
             for stamp in ("created_at", "updated_at"):
                 self.add(node, op, table=table, column=stamp)
         elif op in ("remove_column", "remove_reference"):
-            column = nodes.literal(positional[1]) if len(positional) > 1 else None
-            if op == "remove_reference" and column is not None:
+            column = call.arg(1)
+            if op == "remove_reference" and column is not None and not is_unknown_name(column):
                 column = f"{column}_id"
             self.add(node, "remove_column" if op == "remove_reference" else op,
                      table=table, column=column)
         else:
             self.add(node, op, table=table)
 
-    def _table_call(
-        self,
-        node: tree_sitter.Node,
-        name: str,
-        args: list[tree_sitter.Node],
-        table: str,
-        ctx: _Context,
-    ) -> None:
+    def _table_call(self, call: _Call, name: str, table: str, ctx: _Context) -> None:
         """Handle calls on the block variable of ``change_table :table do |t|``."""
-        positional = nodes.positional(args)
+        node, args, positional = call.node, call.args, call.positional
         if name == "remove":
             for arg in nodes.or_unknown(positional):
-                self.add(node, "remove_column", table=table, column=nodes.literal(arg))
+                self.add(node, "remove_column", table=table, column=call.name(arg))
         elif name in ("remove_references", "remove_belongs_to", "remove_reference"):
             for arg in positional:
-                self._reference_columns(node, "remove_reference", table, arg, args)
+                self._reference_columns(call, "remove_reference", table, arg)
         elif name == "remove_timestamps":
             for column in ("created_at", "updated_at"):
                 self.add(node, "remove_column", table=table, column=column)
         elif name == "remove_index":
-            self.add(node, "remove_index", table=table, index=nodes.index_name(positional, args, 0))
+            self.add(node, "remove_index", table=table, index=call.index_name(0))
         elif name == "remove_foreign_key":
             self.add(node, "remove_foreign_key", table=table,
-                     to_table=nodes.literal(positional[0]) if positional else nodes.kwarg(args, "column"))
+                     to_table=call.arg(0) if positional else call.option("column"))
         elif name == "rename":
-            self.add(node, "rename_column", table=table,
-                     column=nodes.literal(positional[0]) if positional else None,
-                     new_name=nodes.literal(positional[1]) if len(positional) > 1 else None)
+            self.add(node, "rename_column", table=table, column=call.arg(0),
+                     new_name=call.arg(1))
         elif name == "change":
-            self.add(node, "change_column", table=table,
-                     column=nodes.literal(positional[0]) if positional else None)
+            self.add(node, "change_column", table=table, column=call.arg(0))
         elif name == "change_null":
             if nodes.is_false(positional[1] if len(positional) > 1 else None):
-                self.add(node, "change_column_null", table=table,
-                         column=nodes.literal(positional[0]) if positional else None)
+                self.add(node, "change_column_null", table=table, column=call.arg(0))
         elif name in ("references", "belongs_to"):
             if nodes.adds_not_null(args):
                 for arg in positional:
-                    self._reference_columns(node, "add_not_null_column", table, arg, args)
+                    self._reference_columns(call, "add_not_null_column", table, arg)
         elif nodes.adds_not_null(args) and name not in ("index", "change_default", "timestamps"):
             for arg in positional:
-                self.add(node, "add_not_null_column", table=table, column=nodes.literal(arg))
+                self.add(node, "add_not_null_column", table=table, column=call.name(arg))
         elif name not in _HARMLESS_TABLE_CALLS:
             # Unknown helper on the table object: walk it anyway so nested SQL is seen.
             for child in node.named_children:
                 self.walk(child, ctx)
 
     def _reference_columns(
-        self,
-        node: tree_sitter.Node,
-        op: str,
-        table: str,
-        ref: tree_sitter.Node | None,
-        args: list[tree_sitter.Node],
+        self, call: _Call, op: str, table: str, ref: tree_sitter.Node | None
     ) -> None:
         """Expand a reference named ``user`` to the column ``user_id`` (and ``user_type``)."""
-        name = nodes.literal(ref)
-        if name is None:
-            self.add(node, op, table=table, column=None)
+        name = call.name(ref)
+        if name is None or is_unknown_name(name):
+            self.add(call.node, op, table=table, column=name)
             return
-        op_name = "remove_reference" if op == "remove_reference" else op
-        self.add(node, op_name, table=table, column=f"{name}_id")
-        if nodes.kwarg_node(args, "polymorphic") is not None and not nodes.is_false(
-            nodes.kwarg_node(args, "polymorphic")
-        ):
-            self.add(node, op_name, table=table, column=f"{name}_type")
+        self.add(call.node, op, table=table, column=f"{name}_id")
+        polymorphic = nodes.kwarg_node(call.args, "polymorphic")
+        if polymorphic is not None and not nodes.is_false(polymorphic):
+            self.add(call.node, op, table=table, column=f"{name}_type")
 
     def _sql_literal(self, node: tree_sitter.Node, depth: int = 0) -> tree_sitter.Node | None:
         """Find the literal behind ``<<~SQL.squish`` or a local ``sql = <<~SQL`` variable."""
@@ -378,137 +503,115 @@ class _Walker:
 
 
 # Handlers for the top-level helpers, keyed by method name.
-_Handler = Callable[[_Walker, tree_sitter.Node, list[tree_sitter.Node]], None]
+_Handler = Callable[[_Walker, _Call], None]
 
 
-def _drop_table(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    for arg in nodes.or_unknown(nodes.positional(args)):
-        w.add(node, "drop_table", table=nodes.literal(arg))
+def _drop_table(w: _Walker, call: _Call) -> None:
+    for arg in nodes.or_unknown(call.positional):
+        w.add(call.node, "drop_table", table=call.name(arg))
 
 
-def _drop_join_table(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    explicit = nodes.kwarg(args, "table_name")
-    names = [nodes.literal(a) for a in positional[:2]]
+def _drop_join_table(w: _Walker, call: _Call) -> None:
+    explicit = call.option("table_name")
+    names = [call.arg(0), call.arg(1)]
     if explicit is not None:
-        w.add(node, "drop_table", table=explicit)
-    elif len(names) == 2 and None not in names:
-        w.add(node, "drop_table", table="_".join(sorted(n for n in names if n)))
+        w.add(call.node, "drop_table", table=explicit)
+    elif all(n is not None and not is_unknown_name(n) for n in names):
+        w.add(call.node, "drop_table", table="_".join(sorted(n for n in names if n)))
     else:
-        w.add(node, "drop_table", table=None)
+        unknown = [n for n in names if n is not None and is_unknown_name(n)]
+        w.add(call.node, "drop_table", table=unknown[0] if unknown else None)
 
 
-def _remove_column(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    table = nodes.literal(positional[0]) if positional else None
-    w.add(node, "remove_column", table=table,
-          column=nodes.literal(positional[1]) if len(positional) > 1 else None)
+def _remove_column(w: _Walker, call: _Call) -> None:
+    w.add(call.node, "remove_column", table=call.arg(0), column=call.arg(1))
 
 
-def _remove_columns(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    table = nodes.literal(positional[0]) if positional else None
-    for arg in nodes.or_unknown(positional[1:]):
-        w.add(node, "remove_column", table=table, column=nodes.literal(arg))
+def _remove_columns(w: _Walker, call: _Call) -> None:
+    table = call.arg(0)
+    for arg in nodes.or_unknown(call.positional[1:]):
+        w.add(call.node, "remove_column", table=table, column=call.name(arg))
 
 
-def _remove_timestamps(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    table = nodes.literal(positional[0]) if positional else None
+def _remove_timestamps(w: _Walker, call: _Call) -> None:
+    table = call.arg(0)
     for column in ("created_at", "updated_at"):
-        w.add(node, "remove_column", table=table, column=column)
+        w.add(call.node, "remove_column", table=table, column=column)
 
 
-def _remove_reference(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    table = nodes.literal(positional[0]) if positional else None
+def _remove_reference(w: _Walker, call: _Call) -> None:
+    table = call.arg(0)
     if table is None:
-        w.add(node, "remove_reference", table=None)
+        w.add(call.node, "remove_reference", table=None)
         return
-    w._reference_columns(node, "remove_reference", table,
-                         positional[1] if len(positional) > 1 else None, args)
+    positional = call.positional
+    w._reference_columns(call, "remove_reference", table,
+                         positional[1] if len(positional) > 1 else None)
 
 
-def _remove_index(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    w.add(node, "remove_index", table=nodes.literal(positional[0]) if positional else None,
-          index=nodes.index_name(positional, args, 1))
+def _remove_index(w: _Walker, call: _Call) -> None:
+    w.add(call.node, "remove_index", table=call.arg(0), index=call.index_name(1))
 
 
-def _remove_foreign_key(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    target = nodes.literal(positional[1]) if len(positional) > 1 else nodes.kwarg(args, "to_table")
+def _remove_foreign_key(w: _Walker, call: _Call) -> None:
+    target = call.arg(1) if len(call.positional) > 1 else call.option("to_table")
     if target is None:
-        target = nodes.kwarg(args, "column") or nodes.kwarg(args, "name")
-    w.add(node, "remove_foreign_key", table=nodes.literal(positional[0]) if positional else None,
-          to_table=target)
+        target = call.option("column") or call.option("name")
+    w.add(call.node, "remove_foreign_key", table=call.arg(0), to_table=target)
 
 
-def _rename_table(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    w.add(node, "rename_table", table=nodes.literal(positional[0]) if positional else None,
-          new_name=nodes.literal(positional[1]) if len(positional) > 1 else None)
+def _rename_table(w: _Walker, call: _Call) -> None:
+    w.add(call.node, "rename_table", table=call.arg(0), new_name=call.arg(1))
 
 
-def _rename_column(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    w.add(node, "rename_column", table=nodes.literal(positional[0]) if positional else None,
-          column=nodes.literal(positional[1]) if len(positional) > 1 else None,
-          new_name=nodes.literal(positional[2]) if len(positional) > 2 else None)
+def _rename_column(w: _Walker, call: _Call) -> None:
+    w.add(call.node, "rename_column", table=call.arg(0), column=call.arg(1),
+          new_name=call.arg(2))
 
 
-def _change_column(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    w.add(node, "change_column", table=nodes.literal(positional[0]) if positional else None,
-          column=nodes.literal(positional[1]) if len(positional) > 1 else None)
+def _change_column(w: _Walker, call: _Call) -> None:
+    w.add(call.node, "change_column", table=call.arg(0), column=call.arg(1))
 
 
-def _change_column_null(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
+def _change_column_null(w: _Walker, call: _Call) -> None:
+    positional = call.positional
     allow_null = positional[2] if len(positional) > 2 else None
     if allow_null is not None and allow_null.type == "true":
         return  # relaxing a constraint never breaks old code
-    w.add(node, "change_column_null", table=nodes.literal(positional[0]) if positional else None,
-          column=nodes.literal(positional[1]) if len(positional) > 1 else None)
+    w.add(call.node, "change_column_null", table=call.arg(0), column=call.arg(1))
 
 
-def _add_column(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
+def _add_column(w: _Walker, call: _Call) -> None:
     """Flag a NOT NULL column without default: it rejects every insert old code makes."""
-    if not nodes.adds_not_null(args):
-        return
-    positional = nodes.positional(args)
-    w.add(node, "add_not_null_column", table=nodes.literal(positional[0]) if positional else None,
-          column=nodes.literal(positional[1]) if len(positional) > 1 else None)
+    if nodes.adds_not_null(call.args):
+        w.add(call.node, "add_not_null_column", table=call.arg(0), column=call.arg(1))
 
 
-def _add_reference(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    if not nodes.adds_not_null(args):
+def _add_reference(w: _Walker, call: _Call) -> None:
+    if not nodes.adds_not_null(call.args):
         return
-    positional = nodes.positional(args)
-    table = nodes.literal(positional[0]) if positional else None
+    table = call.arg(0)
     if table is None:
-        w.add(node, "add_not_null_column", table=None)
+        w.add(call.node, "add_not_null_column", table=None)
         return
-    w._reference_columns(node, "add_not_null_column", table,
-                         positional[1] if len(positional) > 1 else None, args)
+    positional = call.positional
+    w._reference_columns(call, "add_not_null_column", table,
+                         positional[1] if len(positional) > 1 else None)
 
 
-def _create_table(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
+def _create_table(w: _Walker, call: _Call) -> None:
     """``force: true`` or ``force: :cascade`` drops an existing table of that name first."""
-    force = nodes.kwarg_node(args, "force")
+    force = nodes.kwarg_node(call.args, "force")
     if force is not None and not nodes.is_false(force):
-        positional = nodes.positional(args)
-        w.add(node, "drop_table", table=nodes.literal(positional[0]) if positional else None)
+        w.add(call.node, "drop_table", table=call.arg(0))
 
 
-def _create_enum(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    w.add(node, "create_enum", type=nodes.literal(positional[0]) if positional else None)
+def _create_enum(w: _Walker, call: _Call) -> None:
+    w.add(call.node, "create_enum", type=call.arg(0))
 
 
-def _drop_enum(w: _Walker, node: tree_sitter.Node, args: list[tree_sitter.Node]) -> None:
-    positional = nodes.positional(args)
-    w.add(node, "drop_type", type=nodes.literal(positional[0]) if positional else None)
+def _drop_enum(w: _Walker, call: _Call) -> None:
+    w.add(call.node, "drop_type", type=call.arg(0))
 
 
 _SCHEMA_HANDLERS: dict[str, _Handler] = {

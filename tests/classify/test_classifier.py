@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.classify import classify_release, decide, procedure_for
+from pytest_jitera.classify import classify_release, decide, procedure_for, search_targets
 from pytest_jitera.migrations.findings import Finding, could_not_analyse
 from pytest_jitera.migrations.inventory import InventoryDiff, MigrationFile
 from pytest_jitera.migrations.references import Reference
+from pytest_jitera.migrations.ruby_analysis import analyse_source
 
 from .conftest import FIXTURES
 
@@ -98,6 +99,19 @@ def test_could_not_analyse_is_scenario_3() -> None:
     result = _decide(diff=ONE_ADDED, findings=[could_not_analyse(ADDED.path, "binary")])
     assert result.scenario == 3
     assert "could not analyse" in result.reasons[0].text
+
+
+def test_name_computed_at_runtime_is_scenario_3() -> None:
+    source = (b"class DropMany < ActiveRecord::Migration[7.1]\n  def up\n"
+              b"    tables.each do |t|\n      drop_table t\n    end\n  end\nend\n")
+    findings = analyse_source(source, ADDED.path)
+    assert [(f.op, f.objects) for f in findings] == [("drop_table", {"table": "<unknown: t>"})]
+    assert search_targets(findings) == []  # nothing to grep the old code for
+    # An empty search result must not read as "unused": the name is not known.
+    result = _decide(diff=ONE_ADDED, findings=findings, references={})
+    assert result.scenario == 3
+    assert "computed at runtime" in result.reasons[0].text
+    assert result.reasons[0].evidence == (f"{ADDED.path}:4",)
 
 
 def test_json_shape() -> None:

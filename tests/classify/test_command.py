@@ -151,3 +151,52 @@ def test_chart_zips_are_accepted(capsys: pytest.CaptureFixture[str], tmp_path: P
     data = _json(capsys, argv)
     assert data["scenario"] == 1
     assert data["chart"]["old"]["source"] == str(zips["old"])
+
+
+def _with_migration(tmp_path: Path, name: str, source: str) -> Path:
+    """The scenario 1 new tree plus one added migration, so only that file is analysed."""
+    new = tmp_path / "new"
+    shutil.copytree(FIXTURES / "scenario1" / "new" / "app", new)
+    (new / "db" / "migrate" / name).write_text(source)
+    return new
+
+
+def test_loop_over_literal_tables_reports_each_call(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    new = _with_migration(tmp_path, "20240601000000_remove_taxes_foreign_keys.rb", """\
+class RemoveTaxesForeignKeys < ActiveRecord::Migration[7.0]
+  def change
+    [:invoices_taxes, :fees_taxes].each do |table|
+      remove_foreign_key table, :taxes
+    end
+  end
+end
+""")
+    data = _json(capsys, _args("scenario1", new_app=new))
+    assert [(f["op"], f["objects"], f["line"]) for f in data["findings"]] == [
+        ("remove_foreign_key", {"table": "invoices_taxes", "to_table": "taxes"}, 4),
+        ("remove_foreign_key", {"table": "fees_taxes", "to_table": "taxes"}, 4)]
+    assert data["scenario"] == 2
+    assert main(_args("scenario1", new_app=new)) == 0
+    out = capsys.readouterr().out
+    assert "remove_foreign_key invoices_taxes" in out
+    assert "remove_foreign_key fees_taxes" in out
+
+
+def test_loop_over_computed_tables_is_scenario_3(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    new = _with_migration(tmp_path, "20240601000000_drop_old_tables.rb", """\
+class DropOldTables < ActiveRecord::Migration[7.1]
+  def up
+    tables.each do |t|
+      drop_table t
+    end
+  end
+end
+""")
+    data = _json(capsys, _args("scenario1", new_app=new))
+    assert data["scenario"] == 3
+    assert [(f["op"], f["objects"], f["destructive"]) for f in data["findings"]] == [
+        ("drop_table", {"table": "<unknown: t>"}, True)]
+    assert data["references"] == {}
+    assert data["procedure"][0].startswith("helm rollback alone is not enough")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.migrations.findings import COULD_NOT_ANALYSE, Finding
-from pytest_jitera.migrations.ruby_analysis import analyse_file, analyse_source
+from pytest_jitera.migrations.ruby_analysis import MAX_UNROLLED, analyse_file, analyse_source
 
 from .conftest import migration
 
@@ -189,8 +189,6 @@ def test_not_null_column_without_default_breaks_old_inserts() -> None:
 
 
 def test_names_built_at_runtime_are_undecidable() -> None:
-    findings = analyse("def up\n  %i[a b].each { |c| remove_column :users, c }\nend")
-    assert [f.op for f in findings] == [COULD_NOT_ANALYSE]
     findings = analyse('def up\n  execute "DROP TABLE #{table_name}"\nend')
     assert [f.op for f in findings] == [COULD_NOT_ANALYSE]
     findings = analyse("def up\n  execute(sql_from_somewhere)\nend")
@@ -306,3 +304,105 @@ def test_revert_of_unknown_helper_is_undecidable_and_of_removal_is_harmless() ->
     body = "def change\n  revert do\n    change_table(:users) { |t| t.string :x }\n  end\nend"
     assert [f.op for f in analyse(body)] == [COULD_NOT_ANALYSE]
     assert analyse("def change\n  revert { drop_table :old_things }\nend") == []
+
+
+def _ops(findings: list[Finding]) -> list[tuple[str, dict[str, str]]]:
+    return [(f.op, f.objects) for f in findings]
+
+
+def test_loop_over_literal_array_reports_each_element() -> None:
+    # db/migrate of a public Rails app: the call is written once and runs twice.
+    source = b"""class RemoveTaxesForeignKeys < ActiveRecord::Migration[7.0]
+  def change
+    [:invoices_taxes, :fees_taxes].each do |table|
+      remove_foreign_key table, :taxes
+    end
+  end
+end
+"""
+    findings = analyse_source(source, "db/migrate/20230601000000_remove_taxes_foreign_keys.rb")
+    assert _ops(findings) == [
+        ("remove_foreign_key", {"table": "invoices_taxes", "to_table": "taxes"}),
+        ("remove_foreign_key", {"table": "fees_taxes", "to_table": "taxes"}),
+    ]
+    assert {f.line for f in findings} == {4}
+    assert not any(f.has_unknown_object for f in findings)
+
+
+DROP_A_AND_B = [("drop_table", {"table": "a"}), ("drop_table", {"table": "b"})]
+
+
+@pytest.mark.parametrize(
+    ("loop", "expected"),
+    [
+        ("%i[a b].each do |t|\n  drop_table t\nend", DROP_A_AND_B),
+        ("%w[a b].each do |t|\n  drop_table t\nend", DROP_A_AND_B),
+        ('["a", :b].each do |t|\n  drop_table t\nend', DROP_A_AND_B),
+        ("%i[a b].each { |t| drop_table t }", DROP_A_AND_B),
+        ("%i[a b].each_with_index do |t, i|\n  drop_table t\nend", DROP_A_AND_B),
+        ("%i[a b].map { |t| drop_table(t) }", DROP_A_AND_B),
+        ("%i[a b].freeze.each { |t| safety_assured { drop_table t } }", DROP_A_AND_B),
+        ("%i[a b].each { drop_table it }", DROP_A_AND_B),
+        ("[[:users, :x], [:posts, :y]].each { |table, column| remove_column table, column }",
+         [("remove_column", {"table": "users", "column": "x"}),
+          ("remove_column", {"table": "posts", "column": "y"})]),
+        ("{ users: :x }.each_with_index { |(table, column), i| remove_column table, column }",
+         [("remove_column", {"table": "users", "column": "x"})]),
+        ("%i[a b].each do |t|\n  change_table t do |tbl|\n    tbl.remove :c\n  end\nend",
+         [("remove_column", {"table": "a", "column": "c"}),
+          ("remove_column", {"table": "b", "column": "c"})]),
+    ],
+    ids=["percent-i", "percent-w", "string-and-symbol", "brace-block", "each_with_index", "map",
+         "frozen-in-safety-assured", "implicit-it", "destructured-pairs", "hash",
+         "change_table"],
+)
+def test_loop_spellings_are_unrolled(loop: str, expected: list[tuple[str, dict[str, str]]]) -> None:
+    assert _ops(analyse(f"def up\n  {loop}\nend")) == expected
+
+
+def test_nested_loops_report_every_combination() -> None:
+    body = """
+def change
+  %i[users posts].each do |table|
+    %w[legacy_flag old_score].each { |column| remove_column table, column }
+  end
+end
+"""
+    assert _ops(analyse(body)) == [
+        ("remove_column", {"table": "users", "column": "legacy_flag"}),
+        ("remove_column", {"table": "users", "column": "old_score"}),
+        ("remove_column", {"table": "posts", "column": "legacy_flag"}),
+        ("remove_column", {"table": "posts", "column": "old_score"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "objects"),
+    [
+        ("tables.each do |t|\n  drop_table t\nend", {"table": "<unknown: t>"}),
+        ("drop_table table_name_for(:reports)", {"table": "<unknown: table_name_for(:reports)>"}),
+        ("[:a, *OTHERS].each { |t| drop_table t }", {"table": "<unknown: *OTHERS>"}),
+        ("%i[a].each { |t| tables.each { |t| drop_table t } }", {"table": "<unknown: t>"}),
+        ("%i[a].each { |t| drop_them }\nend\ndef drop_them\n  drop_table t",
+         {"table": "<unknown: t>"}),
+    ],
+    ids=["computed-receiver", "method-call", "splat-element", "shadowed-variable",
+         "helper-does-not-see-block-variable"],
+)
+def test_computed_names_are_reported_as_unknown(body: str, objects: dict[str, str]) -> None:
+    findings = analyse(f"def up\n  {body}\nend")
+    assert ("drop_table", objects) in _ops(findings)
+    assert all(f.op == "drop_table" for f in findings)
+    assert all(f.destructive for f in findings)
+    assert findings[-1].has_unknown_object
+
+
+def test_too_many_combinations_leave_the_loop_variable_unknown() -> None:
+    tables = [f"t{n}" for n in range(MAX_UNROLLED // 8)]
+    columns = [f"c{n}" for n in range(9)]  # one more than fits under the bound
+    body = (f"def up\n  %i[{' '.join(tables)}].each do |table|\n"
+            f"    %i[{' '.join(columns)}].each {{ |column| remove_column table, column }}\n"
+            "  end\nend")
+    findings = analyse(body)
+    assert _ops(findings) == [("remove_column", {"table": t, "column": "<unknown: column>"})
+                              for t in tables]

@@ -1,0 +1,238 @@
+"""Bad settings under pytest: one usage error before collection, never a setup error per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import pytest_jitera.plugin
+from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, check_rehearsal, resolve
+from pytest_jitera.errors import OptionError
+
+ROOT = Path(__file__).parents[1]
+SUITE = ROOT / "suites" / "test_before_upgrade.py"
+ROOT_CONFTEST = ROOT / "conftest.py"
+
+
+@pytest.fixture
+def catalog(make_chart: Callable[..., Path], tmp_path: Path) -> Path:
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    for version in ("v24.05.01", "v24.05.01.1", "v24.06.01"):
+        shutil.move(make_chart(version, zipped=True), folder / f"jitera-helm-{version}.zip")
+    return folder
+
+
+def _assert_one_usage_error(result: pytest.RunResult, *patterns: str) -> None:
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(list(patterns))
+    # The message and its hint, not a setup error (and traceback) per test.
+    assert len([line for line in result.stderr.lines if line.strip()]) <= 3, result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+# 5. Paths are checked when a rehearsal is requested.
+
+
+def test_missing_values_file_is_a_usage_error(pytester: pytest.Pytester, catalog: Path) -> None:
+    pytester.makepyfile(test_before_upgrade=SUITE.read_text())
+    result = pytester.runpytest(
+        "--jitera-from=v24.05.01", "--jitera-to=v24.06.01", f"--jitera-charts={catalog}",
+        "--jitera-values=prod-values.yaml", f"--jitera-report={pytester.path / 'r'}",
+    )
+    _assert_one_usage_error(
+        result, f"ERROR: pytest-jitera: --jitera-values {pytester.path / 'prod-values.yaml'}: no such file",
+        "*hint: check the path*",
+    )
+
+
+def test_values_folder_is_a_usage_error(pytester: pytest.Pytester, catalog: Path) -> None:
+    pytester.makepyfile(test_before_upgrade=SUITE.read_text())
+    (pytester.path / "values").mkdir()
+    result = pytester.runpytest(
+        "--jitera-from=v24.05.01", "--jitera-to=v24.06.01", f"--jitera-charts={catalog}",
+        "--jitera-values=values", f"--jitera-report={pytester.path / 'r'}",
+    )
+    _assert_one_usage_error(result, "*--jitera-values *values is a folder, not a file*", "*hint:*")
+
+
+def test_report_that_is_a_file_is_a_usage_error(pytester: pytest.Pytester, catalog: Path) -> None:
+    pytester.makepyfile(test_before_upgrade=SUITE.read_text())
+    report = pytester.path / "report.txt"
+    report.write_text("")
+    result = pytester.runpytest(
+        "--jitera-from=v24.05.01", "--jitera-to=v24.05.01.1", f"--jitera-charts={catalog}",
+        f"--jitera-report={report}",
+    )
+    _assert_one_usage_error(result, f"*--jitera-report {report} exists and is not a folder*", "*hint:*")
+
+
+def test_paths_are_not_checked_without_a_rehearsal(pytester: pytest.Pytester) -> None:
+    """An ini file may name values files that only exist on the release engineer's machine."""
+    pytester.makeini("[pytest]\njitera_values = /nowhere/prod.yaml\n")
+    pytester.makepyfile("def test_x(): pass")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+# 6. Given but blank is an error; not given at all means no rehearsal.
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--jitera-from=", "--jitera-to=v24.06.01"], "*--jitera-from is empty*"),
+        (["--jitera-from=   "], "*--jitera-from is empty*"),
+        (["--jitera-from=v24.05.01", "--jitera-to="], "*--jitera-to is empty*"),
+        (["--jitera-to="], "*--jitera-to is empty*"),
+    ],
+)
+def test_blank_version_option_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], expected: str
+) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest(*args)
+    _assert_one_usage_error(result, expected, "*hint: give a release like v24.0*")
+
+
+def test_blank_environment_variable_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JITERA_FROM", "")
+    pytester.makepyfile("def test_x(): pass")
+    _assert_one_usage_error(
+        pytester.runpytest(), "*environment variable JITERA_FROM is empty*", "*unset JITERA_FROM*"
+    )
+
+
+def test_blank_ini_key_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\njitera_from =\n")
+    pytester.makepyfile("def test_x(): pass")
+    _assert_one_usage_error(pytester.runpytest(), "*ini key jitera_from is empty*", "*remove the line*")
+
+
+def test_to_without_from_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    _assert_one_usage_error(
+        pytester.runpytest("--jitera-to=v24.06.01"),
+        "*--jitera-from and --jitera-to go together; only --jitera-to was given*",
+        "*hint: pass both*",
+    )
+
+
+def _settings(given: dict[str, object]) -> JiteraConfig:
+    return resolve(lambda s: given.get(s.name), lambda s: None, env={}, cwd=Path("/work"))
+
+
+def test_resolve_tells_not_given_from_blank() -> None:
+    assert _settings({}).from_version is None
+    with pytest.raises(OptionError) as info:
+        _settings({"from": ""})
+    assert info.value.option == "from"
+    assert info.value.render({"from": "--from"})[0] == "--from is empty"
+
+
+def test_resolve_refuses_blank_path_options() -> None:
+    with pytest.raises(OptionError, match="charts is empty"):
+        _settings({"charts": ""})
+    with pytest.raises(OptionError, match="values is empty"):
+        _settings({"values": ["a.yaml", ""]})
+
+
+def test_check_rehearsal_refuses_one_version_without_the_other() -> None:
+    with pytest.raises(OptionError, match="go together"):
+        check_rehearsal(JiteraConfig(to_version="v24.06.01"))
+
+
+def test_every_valued_setting_has_an_example_for_its_blank_hint() -> None:
+    valued: list[Setting] = [s for s in SETTINGS if s.kind != "bool"]
+    assert [s.name for s in valued if s.example == "a value"] == []
+
+
+# 8. The redirect to the suites lives in the plugin; the root conftest is harmless.
+
+
+def test_plugin_disabled_with_the_repository_conftest(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(ROOT_CONFTEST.read_text())
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("-p", "no:jitera")
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=1)
+
+
+def test_plugin_points_a_rehearsal_at_the_suites(
+    pytester: pytest.Pytester, catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No conftest here: the plugin alone sends a rehearsal to suites/ instead of testpaths."""
+    monkeypatch.setattr(pytest_jitera.plugin, "_PACKAGE", pytester.path / "pkg")
+    monkeypatch.setattr(pytest_jitera.plugin, "_CLONE", pytester.path)
+    pytester.makeini("[pytest]\ntestpaths = tests\n")
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_own.py").write_text("def test_own(): pass\n")
+    (pytester.path / "suites").mkdir()
+    (pytester.path / "suites" / "test_suite.py").write_text("def test_hop(jitera_hop): pass\n")
+    rehearsal = ["--jitera-from=v24.05.01", "--jitera-to=v24.05.01.1", f"--jitera-charts={catalog}"]
+
+    result = pytester.runpytest(*rehearsal, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*suites/test_suite.py::test_hop?v24.05.01->v24.05.01.1? PASSED*"])
+
+    pytester.runpytest("-v").stdout.fnmatch_lines(["*tests/test_own.py::test_own PASSED*"])
+    explicit = pytester.runpytest(*rehearsal, "tests", "-v")
+    explicit.stdout.fnmatch_lines(["*tests/test_own.py::test_own PASSED*"])
+
+
+def _collect_in_clone(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JITERA_") or k == "JITERA_CACHE_DIR"}
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )
+
+
+@pytest.mark.skipif(not (ROOT / "suites").is_dir(), reason="needs the repository clone")
+def test_clone_keeps_its_collection_rules() -> None:
+    rehearsal = _collect_in_clone("--jitera-from=v24.05.01", "--jitera-to=v24.06.01")
+    assert rehearsal.returncode == 0, rehearsal.stdout + rehearsal.stderr
+    items = [line for line in rehearsal.stdout.splitlines() if "::" in line]
+    assert items
+    assert all(line.startswith("suites/") for line in items)
+
+    explicit = _collect_in_clone("--jitera-from=v24.05.01", "--jitera-to=v24.06.01", "tests/test_versions.py")
+    assert explicit.returncode == 0, explicit.stdout + explicit.stderr
+    explicit_items = [line for line in explicit.stdout.splitlines() if "::" in line]
+    assert explicit_items
+    assert all(line.startswith("tests/test_versions.py") for line in explicit_items)
+
+    disabled = _collect_in_clone("-p", "no:jitera", "tests/test_versions.py")
+    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
+    assert "INTERNALERROR" not in disabled.stdout + disabled.stderr
+
+
+# 9. The planner's messages are spelled with the plugin's flags.
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "expected"),
+    [
+        ("v24.06.01", "v24.05.01", "*(--jitera-to is older than --jitera-from)*"),
+        ("v24.05.01", "v24.05.01", "*nothing to do: --jitera-from and --jitera-to are both v24.05.01"),
+        ("v24.05.02", "v24.06.01", "*--jitera-from v24.05.02 is not a released version*"),
+        ("v24.05.01", "v24.06.02", "*--jitera-to v24.06.02 is not a released version*"),
+    ],
+    ids=["downgrade", "same", "unknown-from", "unknown-to"],
+)
+def test_plan_refusals_name_plugin_flags(
+    pytester: pytest.Pytester, catalog: Path, source: str, target: str, expected: str
+) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest(
+        f"--jitera-from={source}", f"--jitera-to={target}", f"--jitera-charts={catalog}"
+    )
+    _assert_one_usage_error(result, expected, "*hint:*")
