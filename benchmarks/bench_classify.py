@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_jitera.classify import classify_release, search_targets
-from pytest_jitera.migrations.inventory import diff_inventories, load_inventory
-from pytest_jitera.migrations.ruby_analysis import analyse_file
+from pytest_jitera.decision.classify import classify_release, search_targets
+from pytest_jitera.decision.migrations.inventory import diff_inventories, load_inventory
+from pytest_jitera.decision.migrations.ruby_analysis import analyse_file
 
 STAMP = ".bench-complete"
 FILE_BYTES = 4096

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from pytest_jitera.bootstrap import IMAGES, default_cache_dir
-from pytest_jitera.kind import KindCluster, cluster_name, new_run_id
+from pytest_jitera.cluster.kind import KindCluster, cluster_name, new_run_id
+from pytest_jitera.cluster.tools import ALL_TOOLS, find_tools
 from pytest_jitera.runner import Runner
-from pytest_jitera.tools import ALL_TOOLS, find_tools
 
 CONFIG = Path(__file__).resolve().parents[1] / "kind-config" / "cluster.yaml"
 

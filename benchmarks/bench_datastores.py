@@ -36,7 +36,7 @@ from pytest_jitera.datastores import (
     snapshot_postgres,
     verify_postgres_snapshot,
 )
-from pytest_jitera.datastores.pgconnect import connected, create_database, drop_database
+from pytest_jitera.datastores.postgres.connect import connected, create_database, drop_database
 from pytest_jitera.runner import Runner
 
 DB = "jitera_bench"

@@ -77,7 +77,7 @@ def child(approach: str, index: Path) -> None:
     """Run one approach in this (fresh) process and print its figures as JSON."""
     import yaml
 
-    from pytest_jitera.catalog import load_catalog
+    from pytest_jitera.release.catalog import load_catalog
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()

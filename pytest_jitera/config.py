@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_jitera.errors import OptionError, VersionError, option
-from pytest_jitera.versions import Version
+from pytest_jitera.release.versions import Version
 
 
 class Source(str, Enum):
@@ -255,7 +255,7 @@ def default_charts_source() -> Path:
     The plugin (no ``--jitera-charts``) and ``pytest-jitera plan`` (no ``--charts``) must plan
     against the same releases, so both ask here. The zips are built on first use, then cached.
     """
-    from pytest_jitera.reference.catalog import default_catalog_dir
+    from pytest_jitera.reference.embedded import default_catalog_dir
 
     return default_catalog_dir()
 

@@ -8,7 +8,7 @@ Shared code (the planner, the version parser, the settings) cannot know whether 
 ``--to`` (the ``pytest-jitera`` command) or ``--jitera-to`` (the plugin), so a message that
 names an option writes the placeholder :func:`option` instead, and each front end spells it with
 :meth:`JiteraError.render`. A library caller that renders nothing sees the neutral spelling
-(the parameter names of :func:`pytest_jitera.planner.plan_upgrade`).
+(the parameter names of :func:`pytest_jitera.release.planner.plan_upgrade`).
 """
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.catalog import load_catalog
-from pytest_jitera.charts import check_charts_open
+from pytest_jitera.charts.chart import check_charts_open
 from pytest_jitera.config import (
     SETTINGS,
     JiteraConfig,
@@ -47,7 +46,8 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
     kind_cluster,
     kind_toolbox_image,
 )
-from pytest_jitera.planner import UpgradePlan, plan_upgrade
+from pytest_jitera.release.catalog import load_catalog
+from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.yamlfile import load_yaml_mapping
 
 _PACKAGE = Path(__file__).resolve().parent

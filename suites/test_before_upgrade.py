@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_jitera.chart_diff import ChartDiff
-from pytest_jitera.charts import Chart
+from pytest_jitera.charts.chart import Chart
+from pytest_jitera.charts.diff import ChartDiff
 from pytest_jitera.config import JiteraConfig
-from pytest_jitera.planner import Hop
-from pytest_jitera.versions import StepKind, Version
+from pytest_jitera.release.planner import Hop
+from pytest_jitera.release.versions import StepKind, Version
 
 
 def test_chart_of_each_release_opens(jitera_hop: Hop, jitera_chart: Callable[[Version], Chart]) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_jitera import helm_index
-from pytest_jitera.catalog import load_catalog
 from pytest_jitera.cli import main
 from pytest_jitera.errors import ChartError, InputError, JiteraError
-from pytest_jitera.helm_index import IndexEntry, parse_index, read_index, scan_index
-from pytest_jitera.versions import Version
+from pytest_jitera.release import helm_index
+from pytest_jitera.release.catalog import load_catalog
+from pytest_jitera.release.helm_index import IndexEntry, parse_index, read_index, scan_index
+from pytest_jitera.release.versions import Version
 
 SERIES = ["v24.05.01", "v24.05.01.1", "v24.06.01", "v24.06.15", "v24.07.01"]
 

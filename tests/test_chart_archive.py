@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pytest_jitera.chart_archive import MAX_FILE_BYTES, MAX_TOTAL_BYTES, extract_archive
-from pytest_jitera.charts import extract_chart, open_chart
+from pytest_jitera.charts.archive import MAX_FILE_BYTES, MAX_TOTAL_BYTES, extract_archive
+from pytest_jitera.charts.chart import extract_chart, open_chart
 from pytest_jitera.cli import main
 from pytest_jitera.errors import ChartError
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from pytest_jitera.chart_diff import diff_charts
-from pytest_jitera.values_diff import diff_values, flatten
+from pytest_jitera.charts.diff import diff_charts
+from pytest_jitera.charts.values_diff import diff_values, flatten
 from tests.conftest import BASE_VALUES, DEPLOYMENT
 
 

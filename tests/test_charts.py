@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.charts import extract_chart, open_chart
+from pytest_jitera.charts.chart import extract_chart, open_chart
 from pytest_jitera.errors import ChartError
 
 

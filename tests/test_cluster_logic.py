@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from pytest_jitera.helm import ReleaseState, mask_secret_values
-from pytest_jitera.kube import job_state, pod_health
-from pytest_jitera.pem import pem_problems
+from pytest_jitera.cluster.helm import ReleaseState, mask_secret_values
+from pytest_jitera.cluster.kubectl import job_state, pod_health
+from pytest_jitera.runbook.pem import pem_problems
 
 GOOD_PEM = """-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEq6MnZb7rYbUfRUyk5xAzQ0sS1XiV

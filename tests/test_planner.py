@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_jitera.catalog import load_catalog
 from pytest_jitera.errors import ChartError, PlanError
-from pytest_jitera.planner import plan_upgrade
-from pytest_jitera.versions import StepKind, Version
+from pytest_jitera.release.catalog import load_catalog
+from pytest_jitera.release.planner import plan_upgrade
+from pytest_jitera.release.versions import StepKind, Version
 
 V = Version.parse
 SERIES = ["v24.05.01", "v24.05.01.1", "v24.06.01", "v24.06.15", "v24.07.01"]

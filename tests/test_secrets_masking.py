@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_jitera.charts.values_diff import KeyChange
 from pytest_jitera.cli import main
 from pytest_jitera.redact import MASK, is_secret_key, mask_value, redact_lines
-from pytest_jitera.values_diff import KeyChange
 from tests.classify.conftest import FIXTURES
 from tests.conftest import DEPLOYMENT, write_chart, zip_folder
 

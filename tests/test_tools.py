@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.errors import ToolError
-from pytest_jitera.tools import (
+from pytest_jitera.cluster.tools import (
     SPECS,
     docker_daemon_problem,
     find_tool,
@@ -17,6 +16,7 @@ from pytest_jitera.tools import (
     format_version,
     parse_version,
 )
+from pytest_jitera.errors import ToolError
 from tests.fakes import FakeRunner, by_executable
 
 

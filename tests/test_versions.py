@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_jitera.errors import VersionError
-from pytest_jitera.versions import EXPECTED_FORM, StepKind, Version, step_kind
+from pytest_jitera.release.versions import EXPECTED_FORM, StepKind, Version, step_kind
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from pytest_jitera.chart_diff import diff_charts
-from pytest_jitera.classify import Classification, classify_release
+from pytest_jitera.charts.diff import diff_charts
 from pytest_jitera.commands._output import emit_json
-from pytest_jitera.migrations.findings import COULD_NOT_ANALYSE
-from pytest_jitera.migrations.inventory import DEFAULT_IMAGE_APP_PATH, image_app_tree
+from pytest_jitera.decision.classify import Classification, classify_release
+from pytest_jitera.decision.migrations.findings import COULD_NOT_ANALYSE
+from pytest_jitera.decision.migrations.inventory import DEFAULT_IMAGE_APP_PATH, image_app_tree
 
 SCENARIO_TITLES = {
     1: "patch rollback: helm rollback alone",

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pytest_jitera.chart_diff import diff_charts
+from pytest_jitera.charts.diff import diff_charts
 from pytest_jitera.commands._output import emit_json
 from pytest_jitera.config import check_input_file
 

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pytest_jitera.catalog import load_catalog
 from pytest_jitera.commands._output import emit_json, emit_lines
 from pytest_jitera.config import default_charts_source, parse_version_option
-from pytest_jitera.planner import plan_upgrade
+from pytest_jitera.release.catalog import load_catalog
+from pytest_jitera.release.planner import plan_upgrade
 
 
 def register(subparsers: Any) -> None:

@@ -27,7 +27,7 @@ from pytest_jitera.datastores.connection import (
 )
 from pytest_jitera.datastores.diff import Change, SchemaDiff, diff_schemas
 from pytest_jitera.datastores.findings import Finding, findings_to_json, format_findings
-from pytest_jitera.datastores.mongo import (
+from pytest_jitera.datastores.mongo.operations import (
     MongoSnapshot,
     MongoTarget,
     capture_mongo_schema,
@@ -36,8 +36,8 @@ from pytest_jitera.datastores.mongo import (
     snapshot_mongo,
     verify_mongo_snapshot,
 )
-from pytest_jitera.datastores.pgclient import KubectlExec, PgClient
-from pytest_jitera.datastores.postgres import (
+from pytest_jitera.datastores.postgres.client import KubectlExec, PgClient
+from pytest_jitera.datastores.postgres.operations import (
     PgSnapshot,
     RestoreResult,
     capture_postgres,

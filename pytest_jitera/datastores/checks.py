@@ -18,7 +18,7 @@ from psycopg import sql as _sql
 
 from pytest_jitera.datastores.diff import diff_schemas
 from pytest_jitera.datastores.findings import Finding
-from pytest_jitera.datastores.pgconnect import QueryJson
+from pytest_jitera.datastores.postgres.connect import QueryJson
 from pytest_jitera.datastores.schema import SchemaSnapshot
 
 _VERSION = re.compile(r"^(\d{8,})_\w+\.rb$")

@@ -25,8 +25,8 @@ from pytest_jitera.reference.series import (
     load_series,
     migration_versions,
 )
+from pytest_jitera.release.versions import Version
 from pytest_jitera.runner import CommandRunner
-from pytest_jitera.versions import Version
 
 CHART_PREFIX = "charts/jitera"
 IMAGE_NAMESPACE = "jitera"

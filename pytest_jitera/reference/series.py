@@ -21,7 +21,7 @@ import yaml
 
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.reference import REFERENCE_ROOT
-from pytest_jitera.versions import Version
+from pytest_jitera.release.versions import Version
 
 # Component name -> base tree, relative to the reference root.
 COMPONENT_BASES: Mapping[str, str] = {

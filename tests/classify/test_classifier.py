@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.classify import classify_release, decide, procedure_for, search_targets
-from pytest_jitera.migrations.findings import Finding, could_not_analyse
-from pytest_jitera.migrations.inventory import InventoryDiff, MigrationFile
-from pytest_jitera.migrations.references import Reference
-from pytest_jitera.migrations.ruby_analysis import analyse_source
+from pytest_jitera.decision.classify import classify_release, decide, procedure_for, search_targets
+from pytest_jitera.decision.migrations.findings import Finding, could_not_analyse
+from pytest_jitera.decision.migrations.inventory import InventoryDiff, MigrationFile
+from pytest_jitera.decision.migrations.references import Reference
+from pytest_jitera.decision.migrations.ruby_analysis import analyse_source
 
 from .conftest import FIXTURES
 

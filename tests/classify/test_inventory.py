@@ -8,12 +8,12 @@ from typing import IO
 
 import pytest
 
-from pytest_jitera.errors import JiteraError
-from pytest_jitera.migrations.inventory import (
+from pytest_jitera.decision.migrations.inventory import (
     diff_inventories,
     image_app_tree,
     load_inventory,
 )
+from pytest_jitera.errors import JiteraError
 from pytest_jitera.runner import Completed
 
 from .conftest import FIXTURES

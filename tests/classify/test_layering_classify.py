@@ -13,7 +13,7 @@ def test_classifier_runs_without_pytest_loaded() -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "import pytest_jitera.commands.classify\n"
-        "from pytest_jitera.classify import classify_release\n"
+        "from pytest_jitera.decision.classify import classify_release\n"
         f"base = Path({str(FIXTURES / 'scenario2')!r})\n"
         "result = classify_release(base / 'old' / 'app', base / 'new' / 'app',"
         " structural_change=False)\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.migrations.inflection import model_class_name, singularize
-from pytest_jitera.migrations.references import (
+from pytest_jitera.decision.migrations.inflection import model_class_name, singularize
+from pytest_jitera.decision.migrations.references import (
     classify_path,
     column_target,
     search_references,

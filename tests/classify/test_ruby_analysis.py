@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.migrations.findings import COULD_NOT_ANALYSE, Finding
-from pytest_jitera.migrations.ruby_analysis import MAX_UNROLLED, analyse_file, analyse_source
+from pytest_jitera.decision.migrations.findings import COULD_NOT_ANALYSE, Finding
+from pytest_jitera.decision.migrations.ruby_analysis import MAX_UNROLLED, analyse_file, analyse_source
 
 from .conftest import migration
 

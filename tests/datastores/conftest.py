@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.datastores import MongoTarget, PgClient, PgConnInfo
-from pytest_jitera.datastores.mongo import mongo_client
-from pytest_jitera.datastores.pgconnect import create_database, drop_database
+from pytest_jitera.datastores.mongo.operations import mongo_client
+from pytest_jitera.datastores.postgres.connect import create_database, drop_database
 from pytest_jitera.fixtures import datastores as _datastore_fixtures
 from pytest_jitera.runner import Runner
 

@@ -19,7 +19,7 @@ from pytest_jitera.datastores import (
     snapshot_mongo,
     verify_mongo_snapshot,
 )
-from pytest_jitera.datastores.mongo import mongo_client
+from pytest_jitera.datastores.mongo.operations import mongo_client
 from pytest_jitera.fixtures.datastores import assert_schema_equal, assert_verified
 
 pytestmark = pytest.mark.mongo

@@ -27,7 +27,7 @@ from pytest_jitera.datastores import (
     snapshot_postgres,
     verify_postgres_snapshot,
 )
-from pytest_jitera.datastores.pgconnect import connected, psycopg_query
+from pytest_jitera.datastores.postgres.connect import connected, psycopg_query
 from pytest_jitera.fixtures.datastores import (
     assert_no_findings,
     assert_schema_equal,

@@ -20,7 +20,7 @@ from pytest_jitera.datastores import (
     snapshot_postgres,
     verify_postgres_snapshot,
 )
-from pytest_jitera.datastores.pgconnect import connect
+from pytest_jitera.datastores.postgres.connect import connect
 from pytest_jitera.errors import DatastoreError, JiteraError
 from pytest_jitera.runner import Runner
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.kind import KindCluster
+from pytest_jitera.cluster.kind import KindCluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

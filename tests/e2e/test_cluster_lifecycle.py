@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.bootstrap import IMAGES
+from pytest_jitera.cluster.kind import KIND_CLUSTER_LABEL, KindCluster, cluster_name, new_run_id
+from pytest_jitera.cluster.tools import Toolset
 from pytest_jitera.fixtures._keys import jitera_config
-from pytest_jitera.kind import KIND_CLUSTER_LABEL, KindCluster, cluster_name, new_run_id
 from pytest_jitera.runner import Runner
-from pytest_jitera.tools import Toolset
 
 KIND_CONFIG = Path(__file__).resolve().parents[2] / "kind-config" / "cluster.yaml"
 

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from pytest_jitera.cluster.tools import Toolset
 from pytest_jitera.runner import Runner
-from pytest_jitera.tools import Toolset
 
 INNER_TEST = '''
 import json, os, time

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.kind import KindCluster
+from pytest_jitera.cluster.kind import KindCluster
+from pytest_jitera.cluster.tools import Toolset
 from pytest_jitera.runner import RunError, Runner
-from pytest_jitera.tools import Toolset
 
 CHARTS = Path(__file__).parent / "charts"
 

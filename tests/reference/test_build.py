@@ -13,7 +13,7 @@ import yaml
 from pytest_jitera import cli
 from pytest_jitera.reference.build import BuildResult, ReleaseBuild, build_reference
 from pytest_jitera.reference.series import load_series
-from pytest_jitera.versions import Version
+from pytest_jitera.release.versions import Version
 
 VERSIONS = ["v24.05.01", "v24.05.01.1", "v24.06.01", "v24.07.01", "v24.08.01"]
 

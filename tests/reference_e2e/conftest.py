@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.charts import Chart, open_chart
-from pytest_jitera.helm import Helm
-from pytest_jitera.kind import KindCluster
-from pytest_jitera.kube import Kubectl
+from pytest_jitera.charts.chart import Chart, open_chart
+from pytest_jitera.cluster.helm import Helm
+from pytest_jitera.cluster.kind import KindCluster
+from pytest_jitera.cluster.kubectl import Kubectl
+from pytest_jitera.cluster.tools import Toolset
 from pytest_jitera.reference.build import BuildResult, build_reference
+from pytest_jitera.release.versions import Version
 from pytest_jitera.runner import Runner
-from pytest_jitera.tools import Toolset
-from pytest_jitera.versions import Version
 
 RELEASE = "jitera"
 

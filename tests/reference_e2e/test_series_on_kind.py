@@ -10,7 +10,7 @@ import yaml
 
 from pytest_jitera.reference import EXPECTED_MANIFEST
 from pytest_jitera.reference.build import BuildResult
-from pytest_jitera.runbook import crash_looping, rollback_helm_only, watch_migration_hook
+from pytest_jitera.runbook.steps import crash_looping, rollback_helm_only, watch_migration_hook
 
 from .conftest import RELEASE, Deployment, release_order
 

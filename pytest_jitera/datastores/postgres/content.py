@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pytest_jitera.datastores.connection import PgConnInfo
-from pytest_jitera.datastores.pgconnect import QueryJson, connect, psycopg_query
+from pytest_jitera.datastores.postgres.connect import QueryJson, connect, psycopg_query
 
 Stats = dict[str, dict[str, Any]]
 """``schema.table -> {"rows": int, "checksum": str}``."""

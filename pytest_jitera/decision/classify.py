@@ -31,16 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_jitera.migrations.findings import COULD_NOT_ANALYSE, ENUM_OPS, Finding
-from pytest_jitera.migrations.inventory import InventoryDiff, diff_inventories, load_inventory
-from pytest_jitera.migrations.references import (
+from pytest_jitera.decision.migrations.findings import COULD_NOT_ANALYSE, ENUM_OPS, Finding
+from pytest_jitera.decision.migrations.inventory import InventoryDiff, diff_inventories, load_inventory
+from pytest_jitera.decision.migrations.references import (
     Reference,
     SearchTarget,
     column_target,
     search_references,
     table_target,
 )
-from pytest_jitera.migrations.ruby_analysis import analyse_file
+from pytest_jitera.decision.migrations.ruby_analysis import analyse_file
 
 # Operations whose table the old code must not use any more.
 _TABLE_OPS = frozenset({"drop_table", "rename_table", "truncate"})

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import tree_sitter
 
-from pytest_jitera.migrations.sql_analysis import INTERPOLATION_PLACEHOLDER
+from pytest_jitera.decision.migrations.sql_analysis import INTERPOLATION_PLACEHOLDER
 
 # ``[:a, "b"]``, ``%i[a b]`` and ``%w[a b]``: the spellings of a literal array.
 _ARRAY_TYPES = frozenset({"array", "symbol_array", "string_array"})

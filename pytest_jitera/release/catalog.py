@@ -20,8 +20,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pytest_jitera.errors import ChartError, VersionError
-from pytest_jitera.helm_index import IndexEntry, read_index
-from pytest_jitera.versions import Version
+from pytest_jitera.release.helm_index import IndexEntry, read_index
+from pytest_jitera.release.versions import Version
 
 DIR_RE = re.compile(r"^(?:jitera-helm-)?(?P<version>v.+)$")
 # Jitera ships jitera-helm-<VERSION>.zip; Helm repositories hold <chart>-<chart version>.tgz

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_jitera.migrations.inflection import model_class_name, singularize
-from pytest_jitera.migrations.inventory import SOURCE_DIRS
+from pytest_jitera.decision.migrations.inflection import model_class_name, singularize
+from pytest_jitera.decision.migrations.inventory import SOURCE_DIRS
 
 ReferenceKind = Literal["admin", "user_facing"]
 

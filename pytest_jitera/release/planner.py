@@ -19,9 +19,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from pytest_jitera.catalog import Catalog, Release
 from pytest_jitera.errors import PlanError, option
-from pytest_jitera.versions import StepKind, Version, step_kind
+from pytest_jitera.release.catalog import Catalog, Release
+from pytest_jitera.release.versions import StepKind, Version, step_kind
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def is_leftover(
 class KindCluster:
     """One kind cluster for the duration of a ``with`` block.
 
-    ``kind``, ``kubectl`` and ``docker`` are executable paths (see :mod:`pytest_jitera.tools`);
+    ``kind``, ``kubectl`` and ``docker`` are executable paths (see :mod:`pytest_jitera.cluster.tools`);
     ``env`` is added to every command's environment (kind must find the same docker).
     ``network_lock`` (a lock shared by every process creating clusters on this host, e.g. a
     file lock) is held around ``kind create`` and around removing kind's network, so that one

@@ -13,7 +13,7 @@ import pglast
 from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
-from pytest_jitera.migrations.findings import Finding, could_not_analyse
+from pytest_jitera.decision.migrations.findings import Finding, could_not_analyse
 
 # Stands in for Ruby string interpolation so the SQL still parses; an object that ends up
 # carrying this name is unknown, and the finding says so instead of guessing.

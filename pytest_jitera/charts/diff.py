@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_jitera.charts import Chart, open_chart, scratch_folder
+from pytest_jitera.charts.chart import Chart, open_chart, scratch_folder
+from pytest_jitera.charts.values_diff import ValuesDiff, diff_values
 from pytest_jitera.redact import MASK, redact_lines
-from pytest_jitera.values_diff import ValuesDiff, diff_values
 from pytest_jitera.yamlfile import load_yaml_mapping
 
 # Version-looking tokens: v24.05.01, v24.05.01.1, 1.2.3, 24.501.0, sha256 digests.

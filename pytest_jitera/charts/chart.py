@@ -3,7 +3,7 @@
 The runbook keeps every previous chart directory beside the new one so a rollback can always
 point back at it. So extraction never overwrites: each version gets its own folder, and a
 folder that already holds a *different* archive is an error, not something to replace.
-Archives come from outside and are unpacked by :mod:`pytest_jitera.chart_archive`; a folder
+Archives come from outside and are unpacked by :mod:`pytest_jitera.charts.archive`; a folder
 the user hands in is read without following any link out of it.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_jitera.chart_archive import archive_kind, extract_archive
+from pytest_jitera.charts.archive import archive_kind, extract_archive
 from pytest_jitera.errors import ChartError, InputError
 from pytest_jitera.yamlfile import load_yaml_mapping as _load_mapping
 

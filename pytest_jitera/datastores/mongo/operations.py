@@ -29,9 +29,9 @@ from pymongo.errors import PyMongoError
 
 from pytest_jitera.datastores.diff import diff_schemas
 from pytest_jitera.datastores.fingerprint import sha256_path
-from pytest_jitera.datastores.mongoconn import MongoTarget, mongo_client
-from pytest_jitera.datastores.mongodir import restore_dump_directory, write_dump_directory
-from pytest_jitera.datastores.mongoschema import Stats, capture_mongo_schema, capture_mongo_stats
+from pytest_jitera.datastores.mongo.connect import MongoTarget, mongo_client
+from pytest_jitera.datastores.mongo.dumpdir import restore_dump_directory, write_dump_directory
+from pytest_jitera.datastores.mongo.schema import Stats, capture_mongo_schema, capture_mongo_stats
 from pytest_jitera.datastores.schema import SchemaSnapshot
 from pytest_jitera.datastores.verdict import Status, Verification
 from pytest_jitera.errors import DatastoreError, JiteraError

@@ -1,7 +1,7 @@
 """Capture a PostgreSQL schema snapshot from the catalogs.
 
 Each query returns a single JSON value so that the same SQL runs through psycopg locally and
-through ``psql`` inside a database pod (see :class:`~pytest_jitera.datastores.pgclient.PgClient`).
+through ``psql`` inside a database pod (see :class:`~pytest_jitera.datastores.postgres.client.PgClient`).
 Objects that belong to an extension are left out of ``types``/``tables``/...: they come and go
 with the extension, which is listed on its own, and must not be mistaken for orphans.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_jitera.datastores.pgconnect import QueryJson
+from pytest_jitera.datastores.postgres.connect import QueryJson
 from pytest_jitera.datastores.schema import SchemaSnapshot
 
 _USER_NS = (

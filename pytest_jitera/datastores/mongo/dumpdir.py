@@ -16,7 +16,7 @@ from bson import json_util
 from bson.raw_bson import RawBSONDocument
 from pymongo.database import Database
 
-from pytest_jitera.datastores.mongoschema import BATCH, INDEX_KEYS, RAW
+from pytest_jitera.datastores.mongo.schema import BATCH, INDEX_KEYS, RAW
 
 
 def write_dump_directory(db: Database[Any], dest: Path) -> None:

@@ -25,8 +25,8 @@ from typing import Any
 from pytest_jitera.datastores.connection import PgConnInfo
 from pytest_jitera.datastores.diff import diff_schemas
 from pytest_jitera.datastores.fingerprint import sha256_path
-from pytest_jitera.datastores.pgclient import PgClient
-from pytest_jitera.datastores.pgconnect import (
+from pytest_jitera.datastores.postgres.client import PgClient
+from pytest_jitera.datastores.postgres.connect import (
     QueryJson,
     connected,
     create_database,
@@ -34,14 +34,14 @@ from pytest_jitera.datastores.pgconnect import (
     execute,
     psycopg_query,
 )
-from pytest_jitera.datastores.pgcontent import (
+from pytest_jitera.datastores.postgres.content import (
     Stats,
     capture_stats,
     capture_stats_parallel,
     diff_stats,
     exported_snapshot,
 )
-from pytest_jitera.datastores.pgschema import capture_pg_schema, server_info
+from pytest_jitera.datastores.postgres.schema import capture_pg_schema, server_info
 from pytest_jitera.datastores.schema import SchemaSnapshot
 from pytest_jitera.datastores.verdict import Status, Verification
 from pytest_jitera.errors import DatastoreError, JiteraError

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_jitera.helm import Helm, ReleaseState
-from pytest_jitera.kube import JobState, Kubectl, PodHealth
-from pytest_jitera.pem import pem_problems
+from pytest_jitera.cluster.helm import Helm, ReleaseState
+from pytest_jitera.cluster.kubectl import JobState, Kubectl, PodHealth
+from pytest_jitera.runbook.pem import pem_problems
 
 Progress = Callable[[str], None]
 

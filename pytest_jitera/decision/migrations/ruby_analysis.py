@@ -19,14 +19,14 @@ from pathlib import Path
 import tree_sitter
 import tree_sitter_ruby
 
-from pytest_jitera.migrations import _ruby_nodes as nodes
-from pytest_jitera.migrations.findings import (
+from pytest_jitera.decision.migrations import _ruby_nodes as nodes
+from pytest_jitera.decision.migrations.findings import (
     Finding,
     could_not_analyse,
     is_unknown_name,
     unknown_name,
 )
-from pytest_jitera.migrations.sql_analysis import analyse_sql
+from pytest_jitera.decision.migrations.sql_analysis import analyse_sql
 
 # Migration files larger than this are not hand-written migrations; refuse rather than stall.
 MAX_MIGRATION_BYTES = 2_000_000

@@ -1,0 +1,1 @@
+"""Charts: opening archives and folders safely, and diffing two charts."""

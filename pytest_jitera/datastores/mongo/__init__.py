@@ -1,0 +1,1 @@
+"""MongoDB (the official image, or FerretDB as its wire-compatible stand-in)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL (Automation, PGVector): snapshots, restores, schema and content."""

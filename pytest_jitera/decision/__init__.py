@@ -1,0 +1,1 @@
+"""The rollback decision: migration analysis and the runbook's scenario classification."""

@@ -1,0 +1,1 @@
+"""Release planning: version arithmetic, the catalog of released charts, the upgrade path."""

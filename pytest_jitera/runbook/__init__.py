@@ -1,0 +1,1 @@
+"""The runbook's steps, one module per section, over one rehearsal context."""
