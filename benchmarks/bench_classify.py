@@ -241,10 +241,10 @@ def main() -> int:
         assert proc.returncode in (0, 1), proc.stderr
 
     def run_classify() -> None:
-        classify_release(old, new, structural_change=True, workers=args.workers)
+        classify_release(old, new, workers=args.workers)
 
     stats = measure(args.repeat, {"grep": run_grep, "classify": run_classify})
-    result = classify_release(old, new, structural_change=True, workers=args.workers)
+    result = classify_release(old, new, workers=args.workers)
     grep_s, classify_s = stats["grep"], stats["classify"]
 
     print(f"tree: {args.migrations} migrations, {args.files} source files "

@@ -31,7 +31,7 @@ from typing import Any
 import psycopg
 
 from pytest_jitera.datastores import (
-    PgClient,
+    LocalPgTools,
     PgConnInfo,
     snapshot_postgres,
     verify_postgres_snapshot,
@@ -43,7 +43,7 @@ DB = "jitera_bench"
 TABLES = 16
 
 
-def log(msg: str) -> None:
+def progress(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
@@ -62,10 +62,10 @@ def ensure_database(server: PgConnInfo, size_gb: float) -> int:
         with connected(server.with_db(DB)) as c:
             done = c.execute("SELECT to_regclass('bench_meta') IS NOT NULL").fetchone()
         if done and done[0] and db_size(server, DB) >= target:
-            log(f"reusing {DB} ({db_size(server, DB) / 1024**3:.2f} GiB)")
+            progress(f"reusing {DB} ({db_size(server, DB) / 1024**3:.2f} GiB)")
             return db_size(server, DB)
         drop_database(server, DB)
-    log(f"generating {DB} (~{size_gb} GiB) with generate_series")
+    progress(f"generating {DB} (~{size_gb} GiB) with generate_series")
     create_database(server, DB)
     # ~160 bytes per row including heap, TOAST-free text and three indexes (measured).
     rows = int(target / TABLES / 160)
@@ -92,11 +92,11 @@ def ensure_database(server: PgConnInfo, size_gb: float) -> int:
             )
             c.execute(f"CREATE INDEX ON orders_{i:02d} (account_id)")
             c.execute(f"CREATE INDEX ON orders_{i:02d} (created_at)")
-            log(f"  orders_{i:02d}: {rows} rows in {time.monotonic() - t0:.0f}s")
+            progress(f"  orders_{i:02d}: {rows} rows in {time.monotonic() - t0:.0f}s")
         c.execute("VACUUM ANALYZE")
         c.execute("CREATE TABLE bench_meta AS SELECT now() AS generated_at")
     size = db_size(server, DB)
-    log(f"generated {size / 1024**3:.2f} GiB")
+    progress(f"generated {size / 1024**3:.2f} GiB")
     return size
 
 
@@ -125,13 +125,12 @@ def baseline(server: PgConnInfo, work: Path, jobs: int) -> dict[str, float]:
 
 
 def harness(server: PgConnInfo, work: Path, jobs: int) -> dict[str, Any]:
-    runner = Runner()
-    client = PgClient(runner)
+    tools = LocalPgTools(Runner())
     dump = work / "harness.dump"
     t0 = time.monotonic()
-    snap = snapshot_postgres(server.with_db(DB), dump, client=client)
+    snap = snapshot_postgres(server.with_db(DB), dump, tools=tools)
     t1 = time.monotonic()
-    result = verify_postgres_snapshot(dump, server, snapshot=snap, client=client, jobs=jobs)
+    result = verify_postgres_snapshot(dump, server, snapshot=snap, tools=tools, jobs=jobs)
     t2 = time.monotonic()
     if not result.ok:
         raise SystemExit("harness verification failed:\n" + result.text())
@@ -180,16 +179,16 @@ def main() -> int:
         order = ("baseline", "harness") if r % 2 == 0 else ("harness", "baseline")
         for side in order:
             if side == "baseline":
-                log(f"round {r + 1}: baseline pg_dump -Fc + createdb + pg_restore")
+                progress(f"round {r + 1}: baseline pg_dump -Fc + createdb + pg_restore")
                 bases.append(baseline(server, work, args.jobs))
-                log(f"round {r + 1}: baseline {bases[-1]['total_s']:.1f}s")
+                progress(f"round {r + 1}: baseline {bases[-1]['total_s']:.1f}s")
             else:
-                log(f"round {r + 1}: harness snapshot_postgres + verify_postgres_snapshot")
+                progress(f"round {r + 1}: harness snapshot_postgres + verify_postgres_snapshot")
                 if not harns:
                     rss_before = maxrss_mib(resource.RUSAGE_SELF)
                 harns.append(harness(server, work, args.jobs))
                 rss_after = maxrss_mib(resource.RUSAGE_SELF)
-                log(f"round {r + 1}: harness {harns[-1]['total_s']:.1f}s")
+                progress(f"round {r + 1}: harness {harns[-1]['total_s']:.1f}s")
     base_total = sum(b["total_s"] for b in bases)
     harn_total = sum(float(h["total_s"]) for h in harns)
     overhead = harn_total / base_total - 1

@@ -43,7 +43,7 @@ class Setting:
 
     name: str  # e.g. "from" -> --jitera-from, ini jitera_from, env JITERA_FROM
     help: str
-    kind: str = "str"  # "str", "path", "paths", "bool"
+    kind: str = "str"  # "str", "version", "path", "paths", "bool"
     default: Any = None
     # What a good value looks like, for the hint when the setting is given but blank.
     example: str = "a value"
@@ -70,8 +70,18 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("from", "release currently installed, e.g. v24.05.01", example="a release like v24.05.01"),
-    Setting("to", "release to upgrade to, e.g. v24.06.01", example="a release like v24.06.01"),
+    Setting(
+        "from",
+        "release currently installed, e.g. v24.05.01",
+        kind="version",
+        example="a release like v24.05.01",
+    ),
+    Setting(
+        "to",
+        "release to upgrade to, e.g. v24.06.01",
+        kind="version",
+        example="a release like v24.06.01",
+    ),
     Setting(
         "charts",
         "folder of jitera-helm-<VERSION>.zip files and/or extracted chart folders, or a Helm "
@@ -125,10 +135,10 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class JiteraConfig:
-    """The resolved settings of one run."""
+    """The resolved settings of one run; the releases are already parsed."""
 
-    from_version: str | None = None
-    to_version: str | None = None
+    from_version: Version | None = None
+    to_version: Version | None = None
     charts: Path | None = None
     values: tuple[Path, ...] = ()
     kubeconfig: Path | None = None
@@ -201,6 +211,8 @@ def _convert(setting: Setting, raw: Any, base: Path, source: Source) -> Any:
             hint="use 1/0, true/false, yes/no or on/off",
             option=setting.name,
         )
+    if setting.kind == "version":
+        return parse_version_option(str(raw), setting.name)
     if setting.kind == "path":
         path = Path(str(raw).strip()).expanduser()
         return path if path.is_absolute() else base / path
@@ -224,7 +236,8 @@ def resolve(
     ``cli`` and ``ini`` return ``None`` (or an empty list) when the setting was not given
     there; an empty string means "given, but blank" and raises :class:`OptionError`. Relative
     paths from the command line or environment are taken from ``cwd``; those from the ini file
-    from the ini file's folder, as pytest does for ``testpaths``.
+    from the ini file's folder, as pytest does for ``testpaths``. Releases are parsed here,
+    once; a malformed one raises :class:`VersionError` naming the option.
     """
     env = dict(os.environ) if env is None else env
     cwd = cwd or Path.cwd()
@@ -353,13 +366,10 @@ def check_output_dir(path: Path, name: str) -> Path:
 def check_rehearsal(cfg: JiteraConfig) -> None:
     """Refuse settings that would otherwise fail late: in collection, or in every test's setup.
 
-    Versions are checked whenever they are given; the paths only when a rehearsal is requested,
-    because a plain ``pytest`` run never opens them (an ini file may name values files that
-    exist only on the release engineer's machine).
+    Versions were already parsed by :func:`resolve`; the paths are checked only when a
+    rehearsal is requested, because a plain ``pytest`` run never opens them (an ini file may
+    name values files that exist only on the release engineer's machine).
     """
-    for name, text in (("from", cfg.from_version), ("to", cfg.to_version)):
-        if text is not None:
-            parse_version_option(text, name)
     if (cfg.from_version is None) != (cfg.to_version is None):
         given = "from" if cfg.from_version is not None else "to"
         raise OptionError(

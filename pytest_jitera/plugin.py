@@ -17,15 +17,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.charts.chart import check_charts_open
-from pytest_jitera.config import (
-    SETTINGS,
-    JiteraConfig,
-    Setting,
-    check_rehearsal,
-    default_charts_source,
-    parse_version_option,
-    resolve,
-)
+from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, check_rehearsal, resolve
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.fixtures._keys import CONFIG_KEY, PLAN_KEY
 from pytest_jitera.fixtures._usage import usage_error
@@ -35,6 +27,7 @@ from pytest_jitera.fixtures.charts import (  # noqa: F401  (fixtures are found b
     jitera_chart_diff,
     jitera_config,
     jitera_plan,
+    run_catalog,
 )
 from pytest_jitera.fixtures.datastores import (  # noqa: F401
     jitera_postgres_database,
@@ -46,8 +39,9 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
     kind_cluster,
     kind_toolbox_image,
 )
-from pytest_jitera.release.catalog import load_catalog
+from pytest_jitera.release.catalog import Catalog
 from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
+from pytest_jitera.release.versions import Version
 from pytest_jitera.yamlfile import load_yaml_mapping
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -108,11 +102,14 @@ def _resolve(config: pytest.Config) -> JiteraConfig:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Resolve and validate settings once, before collection."""
+    """Resolve and validate settings once, before collection; plan when an upgrade is asked for."""
     try:
         jitera = _resolve(config)
         check_rehearsal(jitera)
-        plan = _plan(jitera) if jitera.from_version and jitera.to_version else None
+        plan = None
+        if jitera.from_version is not None and jitera.to_version is not None:
+            catalog = run_catalog(config, jitera)
+            plan = _plan(jitera, catalog, jitera.from_version, jitera.to_version)
     except JiteraError as exc:
         raise usage_error(exc) from exc
     config.stash[CONFIG_KEY] = jitera
@@ -121,16 +118,9 @@ def pytest_configure(config: pytest.Config) -> None:
         _point_rehearsal_at_suites(config)
 
 
-def _plan(jitera: JiteraConfig) -> UpgradePlan:
+def _plan(jitera: JiteraConfig, catalog: Catalog, source: Version, target: Version) -> UpgradePlan:
     """Plan before collection, so a refused path stops the run with its reason."""
-    assert jitera.from_version
-    assert jitera.to_version
-    source = jitera.charts or default_charts_source()
-    plan = plan_upgrade(
-        load_catalog(source),
-        parse_version_option(jitera.from_version, "from"),
-        parse_version_option(jitera.to_version, "to"),
-    )
+    plan = plan_upgrade(catalog, source, target)
     check_charts_open(release.path for release in plan.releases if release.path is not None)
     for values in jitera.values:
         load_yaml_mapping(values, what="values file")

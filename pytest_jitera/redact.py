@@ -94,6 +94,11 @@ def mask_value(key: str, value: Any) -> Any:
     return value
 
 
+def mask_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole values document as it may be written to a report: every secret masked."""
+    return {str(k): mask_value(str(k), v) for k, v in values.items()}
+
+
 def _mask_item(key: str, item: Any) -> Any:
     """Mask one list entry; ``{name: DB_PASSWORD, value: ...}`` env entries count as secrets."""
     if isinstance(item, Mapping) and isinstance(item.get("name"), str) and is_secret_key(item["name"]):

@@ -60,7 +60,18 @@ class RunError(JiteraError):
 
 
 class CommandRunner(Protocol):
-    """The interface the library needs from a runner; fakes implement it in unit tests."""
+    """The interface the library needs from a runner; fakes implement it in unit tests.
+
+    Secret registration is part of the protocol, not an optional extra: a password found in a
+    Secret by the datastore layer must be masked in the next helm or kubectl error as well, so
+    every caller registers on the one runner every command goes through.
+    """
+
+    def add_secret(self, value: str | None) -> None: ...
+
+    def spawn(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start a long-running command (port-forward, log follow); the caller ends it."""
+        ...
 
     def run(
         self,
@@ -92,6 +103,27 @@ class Runner:
         """Remember a value that must be masked wherever it would be printed."""
         if value:
             self.secrets.add(value)
+
+    def spawn(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start ``argv`` with its output (stdout and stderr together) readable as text lines."""
+        argv = [str(a) for a in argv]
+        if self.echo:
+            print(f"$ {redact(shlex.join(argv), self.secrets)} &", file=self.log, flush=True)
+        try:
+            return subprocess.Popen(
+                argv,
+                env={**os.environ, **env} if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                bufsize=1,
+            )
+        except FileNotFoundError as exc:
+            raise ToolError(
+                f"{argv[0]!r} was not found", hint="install it, or put it on PATH (or in --jitera-tools-dir)"
+            ) from exc
 
     def run(
         self,
@@ -164,6 +196,21 @@ class Runner:
         if check and result.returncode != 0:
             raise RunError(argv, result.returncode, result.stdout + result.stderr, self.secrets)
         return result
+
+
+_SESSION: Runner | None = None
+
+
+def session_runner() -> Runner:
+    """The process's one runner, so a secret registered anywhere is masked everywhere.
+
+    Library code that is not handed a runner uses this one; the pytest layer and the CLI use it
+    too. Tests of pure logic pass a fake instead.
+    """
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = Runner()
+    return _SESSION
 
 
 def _text(value: bytes | str | None) -> str:

@@ -15,14 +15,15 @@ import pytest
 from pytest_jitera.charts.chart import Chart
 from pytest_jitera.charts.diff import ChartDiff
 from pytest_jitera.config import JiteraConfig
+from pytest_jitera.release.catalog import Release
 from pytest_jitera.release.planner import Hop
-from pytest_jitera.release.versions import StepKind, Version
+from pytest_jitera.release.versions import StepKind
 
 
-def test_chart_of_each_release_opens(jitera_hop: Hop, jitera_chart: Callable[[Version], Chart]) -> None:
+def test_chart_of_each_release_opens(jitera_hop: Hop, jitera_chart: Callable[[Release], Chart]) -> None:
     """Step "obtain and extract the new chart": both charts open and keep separate folders."""
-    old = jitera_chart(jitera_hop.old.version)
-    new = jitera_chart(jitera_hop.new.version)
+    old = jitera_chart(jitera_hop.old)
+    new = jitera_chart(jitera_hop.new)
     assert old.root != new.root, "the previous chart must stay available for rollback"
     assert old.root.exists()
     assert new.root.exists()
@@ -30,11 +31,11 @@ def test_chart_of_each_release_opens(jitera_hop: Hop, jitera_chart: Callable[[Ve
 
 def test_overrides_still_apply(
     jitera_hop: Hop,
-    jitera_chart_diff: Callable[[Version, Version], ChartDiff],
+    jitera_chart_diff: Callable[[Hop], ChartDiff],
     jitera_config: JiteraConfig,
 ) -> None:
     """Checklist "diff values.yaml": every key you override is still read by the new chart."""
-    diff = jitera_chart_diff(jitera_hop.old.version, jitera_hop.new.version)
+    diff = jitera_chart_diff(jitera_hop)
     report = jitera_config.report / "diffs"
     report.mkdir(parents=True, exist_ok=True)
     name = f"{jitera_hop.old.version}_to_{jitera_hop.new.version}"
@@ -50,12 +51,12 @@ def test_overrides_still_apply(
 
 
 def test_patch_hop_has_no_structural_change(
-    jitera_hop: Hop, jitera_chart_diff: Callable[[Version, Version], ChartDiff]
+    jitera_hop: Hop, jitera_chart_diff: Callable[[Hop], ChartDiff]
 ) -> None:
     """Versioning rule: a patch release changes image tags only."""
     if jitera_hop.kind is not StepKind.PATCH:
         pytest.skip(f"{jitera_hop.kind.value} step: structural changes are allowed")
-    diff = jitera_chart_diff(jitera_hop.old.version, jitera_hop.new.version)
+    diff = jitera_chart_diff(jitera_hop)
     if diff.structural_change:
         # pytest.fail, not assert: assertion introspection would print the diff object itself.
         pytest.fail(

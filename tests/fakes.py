@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,9 @@ class FakeRunner:
     def add_secret(self, value: str | None) -> None:
         if value:
             self.secrets.add(value)
+
+    def spawn(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        raise NotImplementedError("the fake runner does not start background processes")
 
     def run(
         self,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from pytest_jitera.cluster.helm import ReleaseState, mask_secret_values
+from pytest_jitera.cluster.helm import ReleaseState
 from pytest_jitera.cluster.kubectl import job_state, pod_health
+from pytest_jitera.redact import mask_values
 from pytest_jitera.runbook.pem import pem_problems
 
 GOOD_PEM = """-----BEGIN PUBLIC KEY-----
@@ -70,7 +71,7 @@ def test_release_state_masks_secrets(tmp_path: Path) -> None:
         "externalPostgres": {"host": "db", "password": "pg-pw-123"},
         "replicas": 2,
     }
-    masked = mask_secret_values(values)
+    masked = mask_values(values)
     assert masked["externalPostgres"]["host"] == "db"
     assert masked["replicas"] == 2
     assert "s3cret-pw" not in str(masked)

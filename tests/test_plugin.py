@@ -62,9 +62,11 @@ def test_ini_values_and_sources_in_header(pytester: pytest.Pytester, catalog: Pa
     pytester.makeini(f"[pytest]\njitera_from = v24.05.01\njitera_to = v24.06.01\njitera_charts = {catalog}\n")
     pytester.makepyfile(
         """
+        from pytest_jitera.release.versions import Version
+
         def test_config(jitera_config):
-            assert jitera_config.from_version == "v24.05.01"
-            assert jitera_config.to_version == "v24.06.01"
+            assert jitera_config.from_version == Version.parse("v24.05.01")
+            assert jitera_config.to_version == Version.parse("v24.06.01")
         """
     )
     result = pytester.runpytest("--jitera-to=v24.05.01.1")
@@ -120,6 +122,38 @@ def test_skip_version_request_is_a_usage_error(pytester: pytest.Pytester, catalo
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*downgrade*"])
+
+
+def test_catalog_is_loaded_once_per_run(
+    pytester: pytest.Pytester, catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning loads the catalog before collection; the fixtures reuse that very one."""
+    import pytest_jitera.release.catalog
+
+    loaded: list[Path] = []
+    real = pytest_jitera.release.catalog._from_folder
+
+    def counting(folder: Path) -> object:
+        loaded.append(folder)
+        return real(folder)
+
+    # Below load_catalog, so every caller is counted however it imported the function.
+    monkeypatch.setattr(pytest_jitera.release.catalog, "_from_folder", counting)
+    pytester.makepyfile(
+        test_before_upgrade=SUITE.read_text(),
+        test_catalog_use="""
+        def test_plan_comes_from_the_catalog(jitera_catalog, jitera_plan):
+            assert jitera_plan.hops[0].new in jitera_catalog.releases
+        """,
+    )
+    result = pytester.runpytest(
+        "--jitera-from=v24.05.01",
+        "--jitera-to=v24.05.01.1",
+        f"--jitera-charts={catalog}",
+        f"--jitera-report={pytester.path / 'r'}",
+    )
+    result.assert_outcomes(passed=4)
+    assert loaded == [catalog]
 
 
 def test_suite_without_plan_is_skipped_with_reason(pytester: pytest.Pytester) -> None:

@@ -13,7 +13,8 @@ import pytest
 
 import pytest_jitera.plugin
 from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, check_rehearsal, resolve
-from pytest_jitera.errors import OptionError
+from pytest_jitera.errors import OptionError, VersionError
+from pytest_jitera.release.versions import Version
 
 ROOT = Path(__file__).parents[1]
 SUITE = ROOT / "suites" / "test_before_upgrade.py"
@@ -137,6 +138,25 @@ def test_resolve_tells_not_given_from_blank() -> None:
     assert info.value.render({"from": "--from"})[0] == "--from is empty"
 
 
+def test_resolve_parses_the_releases_once() -> None:
+    cfg = _settings({"from": " v24.05.01 ", "to": "v24.05.01.1"})
+    assert cfg.from_version == Version(24, 5, 1)
+    assert cfg.to_version == Version(24, 5, 1, 1)
+    assert cfg.describe()[:2] == [
+        "--jitera-from=v24.05.01 (command line)",
+        "--jitera-to=v24.05.01.1 (command line)",
+    ]
+
+
+def test_resolve_names_the_option_of_a_malformed_release() -> None:
+    with pytest.raises(VersionError) as info:
+        _settings({"from": "v24.05.01", "to": "v24.6.1"})
+    message, hint = info.value.render({"to": "--jitera-to"})
+    assert message == "--jitera-to: not a release version: 'v24.6.1'"
+    assert hint is not None
+    assert "did you mean v24.06.01?" in hint
+
+
 def test_resolve_refuses_blank_path_options() -> None:
     with pytest.raises(OptionError, match="charts is empty"):
         _settings({"charts": ""})
@@ -146,7 +166,7 @@ def test_resolve_refuses_blank_path_options() -> None:
 
 def test_check_rehearsal_refuses_one_version_without_the_other() -> None:
     with pytest.raises(OptionError, match="go together"):
-        check_rehearsal(JiteraConfig(to_version="v24.06.01"))
+        check_rehearsal(JiteraConfig(to_version=Version.parse("v24.06.01")))
 
 
 def test_every_valued_setting_has_an_example_for_its_blank_hint() -> None:

@@ -27,6 +27,7 @@ from typing import TextIO
 from pytest_jitera.bootstrap.pins import IMAGES, NODE_RECIPE, PINS, RECIPE, Images, Pins
 from pytest_jitera.errors import JiteraError, ToolError
 from pytest_jitera.runner import CommandRunner, Completed, RunError, Runner
+from pytest_jitera.waiting import Observation, WaitTimeout, wait_for
 
 CAP_SYS_RESOURCE = 24
 # Images built from this package's Dockerfiles carry the recipe they were built from; kubeadm's
@@ -664,11 +665,14 @@ class Bootstrap:
             tar.unlink(missing_ok=True)
 
     def _wait_for(self, container: str, argv: Sequence[str], what: str) -> None:
-        for _ in range(100):
-            if self.runner.run(["docker", "exec", container, *argv], check=False).returncode == 0:
-                return
-            time.sleep(0.3)
-        raise BootstrapError(f"{what} did not start", hint=f"docker logs {container}")
+        def probe() -> Observation[None]:
+            done = self.runner.run(["docker", "exec", container, *argv], check=False)
+            return Observation.ready(None) if done.returncode == 0 else Observation.pending("not answering")
+
+        try:
+            wait_for(what, probe, timeout=30, interval=0.3)
+        except WaitTimeout:
+            raise BootstrapError(f"{what} did not start", hint=f"docker logs {container}") from None
 
     # ----------------------------------------------------------------- all
     def run(self) -> list[StepResult]:

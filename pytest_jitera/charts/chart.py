@@ -9,7 +9,6 @@ the user hands in is read without following any link out of it.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_jitera.charts.archive import archive_kind, extract_archive
+from pytest_jitera.digest import sha256_file
 from pytest_jitera.errors import ChartError, InputError
 from pytest_jitera.yamlfile import load_yaml_mapping as _load_mapping
 
@@ -130,15 +130,6 @@ def load_chart(root: Path, *, source: Path | None = None) -> Chart:
         source=source or root,
         metadata=meta,
     )
-
-
-def sha256_file(path: Path) -> str:
-    """Content hash, read in blocks so large archives do not fill memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def extract_chart(archive: Path, dest: Path) -> Path:

@@ -12,28 +12,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from pytest_jitera.redact import MASK, SECRET_KEY
-from pytest_jitera.runner import CommandRunner, Completed
+from pytest_jitera.redact import mask_values
+from pytest_jitera.runner import Completed
 
-
-def mask_secret_values(values: Any) -> Any:
-    """A copy of ``values`` with every secret-looking key's value replaced by a mask."""
-    if isinstance(values, Mapping):
-        return {
-            k: (
-                MASK
-                if SECRET_KEY.search(str(k)) and not isinstance(v, Mapping) and v not in (None, "")
-                else mask_secret_values(v)
-            )
-            for k, v in values.items()
-        }
-    if isinstance(values, list):
-        return [mask_secret_values(v) for v in values]
-    return values
+if TYPE_CHECKING:
+    from pytest_jitera.cluster.access import ClusterAccess
 
 
 @dataclass(frozen=True)
@@ -66,27 +53,25 @@ class ReleaseState:
             "revision": self.revision,
             "chart": self.chart,
             "app_version": self.app_version,
-            "values": mask_secret_values(self.values),
+            "values": mask_values(self.values),
         }
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
 
 
 class Helm:
-    """helm bound to one kubeconfig and namespace."""
+    """helm on the kubeconfig, namespace, tools and runner of one :class:`ClusterAccess`."""
 
-    def __init__(self, runner: CommandRunner, kubeconfig: Path, namespace: str, binary: str = "helm") -> None:
-        self.runner = runner
-        self.kubeconfig = Path(kubeconfig)
-        self.namespace = namespace
-        self.binary = binary
-
-    def _argv(self, *args: str) -> list[str]:
-        return [self.binary, "--kubeconfig", str(self.kubeconfig), "--namespace", self.namespace, *args]
+    def __init__(self, access: ClusterAccess) -> None:
+        self.access = access
+        self.runner = access.runner
+        self.namespace = access.namespace
 
     def run(self, *args: str, check: bool = True, timeout: float | None = 1800) -> Completed:
         """Run a helm subcommand."""
-        return self.runner.run(self._argv(*args), check=check, timeout=timeout)
+        return self.runner.run(
+            self.access.helm_argv(*args), env=dict(self.access.env), check=check, timeout=timeout
+        )
 
     @staticmethod
     def _value_args(values_files: Sequence[Path], set_values: Mapping[str, str]) -> list[str]:
@@ -105,8 +90,9 @@ class Helm:
         set_values: Mapping[str, str] | None = None,
         timeout: str = "15m",
         extra: Sequence[str] = (),
+        wait: bool = False,
     ) -> Completed:
-        """``helm install`` (hooks run; helm waits for them)."""
+        """``helm install`` (hooks run; helm waits for them; ``wait`` also for the workloads)."""
         return self.run(
             "install",
             release,
@@ -114,6 +100,7 @@ class Helm:
             "--create-namespace",
             "--timeout",
             timeout,
+            *(["--wait"] if wait else []),
             *self._value_args(values_files, set_values or {}),
             *extra,
         )
@@ -128,9 +115,10 @@ class Helm:
         atomic: bool = False,
         extra: Sequence[str] = (),
         check: bool = True,
+        wait: bool = False,
     ) -> Completed:
         """``helm upgrade``; with ``atomic`` a failed upgrade is rolled back by Helm itself."""
-        flags = ["--atomic"] if atomic else []
+        flags = (["--atomic"] if atomic else []) + (["--wait"] if wait else [])
         return self.run(
             "upgrade",
             release,
@@ -192,7 +180,7 @@ class Helm:
 
     def lint(self, chart: Path, values_files: Sequence[Path] = ()) -> Completed:
         """``helm lint``."""
-        args = [self.binary, "lint", str(chart)]
+        args = ["lint", str(chart)]
         for path in values_files:
             args += ["--values", str(path)]
-        return self.runner.run(args)
+        return self.run(*args, timeout=300)

@@ -21,15 +21,17 @@ import socket
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.runner import CommandRunner, RunError
+from pytest_jitera.waiting import Observation, WaitTimeout, wait_for
 
 NAME_PREFIX = "jitera-"
 # kind names its node containers "<cluster>-control-plane" and uses them as hostnames, which
@@ -76,8 +78,7 @@ def system_pods_status(pods_json: Mapping[str, Any]) -> tuple[bool, list[str]]:
         if status.get("phase") == "Succeeded":
             continue
         ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in status.get("conditions", [])
+            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
         )
         if not ready:
             waiting.append(f"{name} ({status.get('phase', 'Unknown')})")
@@ -103,8 +104,11 @@ class OwnerRecord:
         """Parse a registry file; raises ValueError on anything unexpected."""
         data = json.loads(text)
         return cls(
-            name=str(data["name"]), pid=int(data["pid"]), host=str(data["host"]),
-            created=float(data["created"]), keep=bool(data.get("keep", False)),
+            name=str(data["name"]),
+            pid=int(data["pid"]),
+            host=str(data["host"]),
+            created=float(data["created"]),
+            keep=bool(data.get("keep", False)),
         )
 
 
@@ -118,9 +122,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def is_leftover(
-    record: OwnerRecord, host: str, alive: Callable[[int], bool] = _pid_alive
-) -> bool:
+def is_leftover(record: OwnerRecord, host: str, alive: Callable[[int], bool] = _pid_alive) -> bool:
     """A cluster made on this host by a process that has ended and was not told to keep it."""
     return not record.keep and record.host == host and not alive(record.pid)
 
@@ -142,6 +144,7 @@ class KindCluster:
     kind: str = "kind"
     kubectl: str = "kubectl"
     docker: str = "docker"
+    helm: str = "helm"
     image: str | None = None
     config: Path | None = None
     keep: bool = False
@@ -152,7 +155,7 @@ class KindCluster:
     ready_timeout: float = 300.0
     create_timeout: float = 900.0
     remove_network: bool = True
-    log: Callable[[str], None] = field(default=lambda message: None)
+    progress: Callable[[str], None] = field(default=lambda message: None)
     network_lock: Callable[[], AbstractContextManager[object]] | None = None
     created: bool = field(default=False, init=False)
     creation_seconds: float | None = field(default=None, init=False)
@@ -165,16 +168,17 @@ class KindCluster:
             return self.existing_kubeconfig
         return self.workdir / f"{self.name}.kubeconfig"
 
-    def kubectl_argv(self, *args: str) -> list[str]:
-        """``kubectl --kubeconfig <ours> ...``: never the user's default context."""
-        return [self.kubectl, "--kubeconfig", str(self.kubeconfig), *args]
-
-    def kubectl_run(self, *args: str, input: str | None = None, check: bool = True,
-                    timeout: float | None = 120.0) -> str:
-        """Run kubectl against this cluster and return stdout."""
-        got = self.runner.run(self.kubectl_argv(*args), env=dict(self.env), input=input,
-                              check=check, timeout=timeout)
-        return got.stdout
+    def access(self, namespace: str = "default") -> ClusterAccess:
+        """Everything that talks to this cluster, scoped to ``namespace``, on our runner."""
+        return ClusterAccess(
+            kubeconfig=self.kubeconfig,
+            namespace=namespace,
+            runner=self.runner,
+            kubectl_bin=self.kubectl,
+            helm_bin=self.helm,
+            env=dict(self.env),
+            progress=self.progress,
+        )
 
     # ----------------------------------------------------------------- lifecycle
     def __enter__(self) -> KindCluster:
@@ -204,16 +208,26 @@ class KindCluster:
 
     def create(self) -> None:
         """``kind create cluster`` with our name, kubeconfig, config file and image."""
-        argv = [self.kind, "create", "cluster", "--name", self.name,
-                "--kubeconfig", str(self.kubeconfig), "--retain", "--wait", "0s"]
+        argv = [
+            self.kind,
+            "create",
+            "cluster",
+            "--name",
+            self.name,
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--retain",
+            "--wait",
+            "0s",
+        ]
         if self.config is not None:
             argv += ["--config", str(self.config)]
         if self.image:
             argv += ["--image", self.image]
         self._write_owner()
         self.created = True
-        self.log(f"creating kind cluster {self.name}"
-                 + (f" from image {self.image}" if self.image else ""))
+        source = f" from image {self.image}" if self.image else ""
+        self.progress(f"creating kind cluster {self.name}{source}")
         started = time.monotonic()
         try:
             with self._lock():
@@ -225,35 +239,63 @@ class KindCluster:
                 "build a node image with `pytest-jitera bootstrap --air-gapped`",
             ) from exc
         self.creation_seconds = time.monotonic() - started
-        self.log(f"cluster {self.name} created in {self.creation_seconds:.0f}s")
+        self.progress(f"cluster {self.name} created in {self.creation_seconds:.0f}s")
 
     def wait_ready(self, poll: float = 2.0) -> None:
         """Node Ready, then every pod in the system namespaces Ready."""
+        kubectl = self.access("kube-system").kubectl
         started = time.monotonic()
-        deadline = started + self.ready_timeout
-        self.log(f"waiting for the node and system pods of {self.name} to be Ready")
-        self.kubectl_run("wait", "--for=condition=Ready", "node", "--all",
-                         f"--timeout={int(self.ready_timeout)}s",
-                         timeout=self.ready_timeout + 30)
-        waiting: list[str] = []
-        while time.monotonic() < deadline:
+        self.progress(f"waiting for the node and system pods of {self.name} to be Ready")
+        kubectl.run(
+            "wait",
+            "--for=condition=Ready",
+            "node",
+            "--all",
+            f"--timeout={int(self.ready_timeout)}s",
+            timeout=self.ready_timeout + 30,
+            namespaced=False,
+        )
+
+        def probe() -> Observation[None]:
             pods: dict[str, Any] = {"items": []}
             for namespace in SYSTEM_NAMESPACES:
-                text = self.kubectl_run("get", "pods", "-n", namespace, "-o", "json",
-                                        check=False)
+                text = kubectl.run(
+                    "get", "pods", "-n", namespace, "-o", "json", check=False, namespaced=False
+                ).stdout
                 with contextlib.suppress(ValueError):
                     pods["items"] += json.loads(text).get("items", [])
             ok, waiting = system_pods_status(pods)
-            if ok:
-                self.log(f"cluster {self.name} Ready after {time.monotonic() - started:.0f}s more")
-                return
-            time.sleep(poll)
-        raise ClusterError(
-            f"system pods of {self.name} not Ready after {self.ready_timeout:.0f}s: "
-            + ", ".join(waiting or ["no pods yet"]),
-            hint=f"kubectl --kubeconfig {self.kubeconfig} get pods -A; the exported node logs "
-            "show why",
-        )
+            return (
+                Observation.ready(None, "all Ready")
+                if ok
+                else Observation.pending(", ".join(waiting or ["no pods yet"]))
+            )
+
+        remaining = max(1.0, self.ready_timeout - (time.monotonic() - started))
+        try:
+            wait_for(
+                f"system pods of {self.name}", probe, timeout=remaining, interval=poll, progress=self.progress
+            )
+        except WaitTimeout as exc:
+            raise ClusterError(
+                exc.message,
+                hint=f"kubectl --kubeconfig {self.kubeconfig} get pods -A; the exported node logs show why",
+            ) from None
+        self.progress(f"cluster {self.name} Ready after {time.monotonic() - started:.0f}s more")
+
+    def load_images(self, images: Sequence[str], timeout: float = 1800) -> list[str]:
+        """``kind load docker-image``: copy host images into the node; return what was loaded.
+
+        Air-gapped clusters cannot pull, so every image a chart uses must be side-loaded before
+        Helm deploys it. A cluster not created here (``--jitera-kubeconfig``) is left alone:
+        its images are its owner's business, and kind cannot load into it anyway.
+        """
+        if self.existing_kubeconfig is not None or not images:
+            return []
+        self.progress(f"loading {len(images)} image(s) into {self.name}")
+        self.runner.run([self.kind, "load", "docker-image", *images, "--name", self.name],
+                        env=dict(self.env), timeout=timeout)
+        return list(images)
 
     def export_logs(self, dest: Path) -> Path | None:
         """``kind export logs`` into ``dest/<name>``; never raises (it runs on failure paths)."""
@@ -262,19 +304,24 @@ class KindCluster:
         target = dest / self.name
         try:
             target.mkdir(parents=True, exist_ok=True)
-            self.runner.run([self.kind, "export", "logs", str(target), "--name", self.name],
-                            env=dict(self.env), timeout=300)
+            self.runner.run(
+                [self.kind, "export", "logs", str(target), "--name", self.name],
+                env=dict(self.env),
+                timeout=300,
+            )
         except (RunError, JiteraError, OSError) as exc:
-            warnings.warn(f"could not export logs of kind cluster {self.name}: {exc}",
-                          stacklevel=2)
+            warnings.warn(f"could not export logs of kind cluster {self.name}: {exc}", stacklevel=2)
             return None
         return target
 
     def delete(self) -> None:
         """Delete the cluster, its owner record and, when unused, kind's docker network."""
-        self.log(f"deleting kind cluster {self.name}")
-        self.runner.run([self.kind, "delete", "cluster", "--name", self.name,
-                         "--kubeconfig", str(self.kubeconfig)], env=dict(self.env), timeout=300)
+        self.progress(f"deleting kind cluster {self.name}")
+        self.runner.run(
+            [self.kind, "delete", "cluster", "--name", self.name, "--kubeconfig", str(self.kubeconfig)],
+            env=dict(self.env),
+            timeout=300,
+        )
         self.created = False
         if self.registry is not None:
             (self.registry / f"{self.name}.json").unlink(missing_ok=True)
@@ -295,7 +342,7 @@ class KindCluster:
                 "let pytest-jitera create a kind cluster",
             )
         try:
-            self.kubectl_run("get", "nodes", "-o", "name", timeout=60)
+            self.access().kubectl.run("get", "nodes", "-o", "name", timeout=60, namespaced=False)
         except RunError as exc:
             raise ClusterError(
                 f"the cluster of {self.existing_kubeconfig} does not answer: {exc.message}",
@@ -306,8 +353,7 @@ class KindCluster:
         if self.registry is None:
             return
         self.registry.mkdir(parents=True, exist_ok=True)
-        record = OwnerRecord(self.name, os.getpid(), socket.gethostname(), time.time(),
-                             self.keep)
+        record = OwnerRecord(self.name, os.getpid(), socket.gethostname(), time.time(), self.keep)
         (self.registry / f"{self.name}.json").write_text(record.to_json())
 
     def _dump_logs_on_failure(self) -> None:
@@ -332,18 +378,26 @@ def remove_kind_network_if_unused(
     """
     got = runner.run(
         [docker, "network", "inspect", KIND_NETWORK, "--format", "{{len .Containers}}"],
-        env=dict(env or {}), check=False, timeout=30,
+        env=dict(env or {}),
+        check=False,
+        timeout=30,
     )
     if got.returncode != 0 or got.stdout.strip() != "0":
         return False
     remaining = runner.run(
         [docker, "ps", "-aq", "--filter", f"label={KIND_CLUSTER_LABEL}"],
-        env=dict(env or {}), check=False, timeout=30,
+        env=dict(env or {}),
+        check=False,
+        timeout=30,
     )
     if remaining.stdout.strip():
         return False
-    return runner.run([docker, "network", "rm", KIND_NETWORK], env=dict(env or {}),
-                      check=False, timeout=60).returncode == 0
+    return (
+        runner.run(
+            [docker, "network", "rm", KIND_NETWORK], env=dict(env or {}), check=False, timeout=60
+        ).returncode
+        == 0
+    )
 
 
 def reap_leftovers(
@@ -370,8 +424,12 @@ def reap_leftovers(
         if not is_leftover(record, host, alive):
             continue
         if record.name in existing:
-            done = runner.run([kind, "delete", "cluster", "--name", record.name],
-                              env=dict(env or {}), check=False, timeout=300)
+            done = runner.run(
+                [kind, "delete", "cluster", "--name", record.name],
+                env=dict(env or {}),
+                check=False,
+                timeout=300,
+            )
             if done.returncode != 0:
                 continue
             reaped.append(record.name)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pytest_jitera.errors import JiteraError
-from pytest_jitera.runner import CommandRunner, Completed
+from pytest_jitera.runner import Completed
+from pytest_jitera.waiting import Observation, WaitFailed, WaitTimeout, wait_for
+
+if TYPE_CHECKING:
+    from pytest_jitera.cluster.access import ClusterAccess
 
 CRASH_REASONS = frozenset(
     {
@@ -114,28 +116,13 @@ def job_state(job: dict[str, Any]) -> JobState:
 
 
 class Kubectl:
-    """A namespace-scoped kubectl bound to one kubeconfig file."""
+    """A namespace-scoped kubectl on the kubeconfig, tools and runner of one :class:`ClusterAccess`."""
 
-    def __init__(
-        self,
-        runner: CommandRunner,
-        kubeconfig: Path,
-        namespace: str,
-        binary: str = "kubectl",
-        progress: Callable[[str], None] | None = None,
-    ) -> None:
-        self.runner = runner
-        self.kubeconfig = Path(kubeconfig)
-        self.namespace = namespace
-        self.binary = binary
-        self.progress = progress or (lambda _message: None)
-
-    def argv(self, *args: str, namespaced: bool = True) -> list[str]:
-        """The full command line for a kubectl call."""
-        base = [self.binary, "--kubeconfig", str(self.kubeconfig)]
-        if namespaced:
-            base += ["--namespace", self.namespace]
-        return [*base, *args]
+    def __init__(self, access: ClusterAccess) -> None:
+        self.access = access
+        self.runner = access.runner
+        self.namespace = access.namespace
+        self.progress = access.progress
 
     def run(
         self,
@@ -144,13 +131,21 @@ class Kubectl:
         timeout: float | None = 120,
         input: str | None = None,
         stdout: IO[bytes] | None = None,
+        namespaced: bool = True,
     ) -> Completed:
-        """Run a kubectl subcommand in the namespace."""
-        return self.runner.run(self.argv(*args), check=check, timeout=timeout, input=input, stdout=stdout)
+        """Run a kubectl subcommand (in the namespace unless ``namespaced`` is false)."""
+        return self.runner.run(
+            self.access.kubectl_argv(*args, namespaced=namespaced),
+            env=dict(self.access.env),
+            check=check,
+            timeout=timeout,
+            input=input,
+            stdout=stdout,
+        )
 
-    def get_json(self, *args: str) -> dict[str, Any]:
+    def get_json(self, *args: str, namespaced: bool = True) -> dict[str, Any]:
         """``kubectl get ... -o json`` parsed."""
-        out = self.run("get", *args, "-o", "json").stdout
+        out = self.run("get", *args, "-o", "json", namespaced=namespaced).stdout
         data: dict[str, Any] = json.loads(out or "{}")
         return data
 
@@ -158,16 +153,42 @@ class Kubectl:
         """Apply YAML from a string."""
         self.run("apply", "-f", "-", input=manifest)
 
+    def node_names(self) -> list[str]:
+        """The cluster's nodes."""
+        items = self.get_json("nodes", namespaced=False).get("items", [])
+        return [str(item["metadata"]["name"]) for item in items]
+
+    def server_version(self) -> str:
+        """The API server's ``gitVersion`` (``v1.34.4``): what the cluster really runs."""
+        data = json.loads(self.run("version", "-o", "json", namespaced=False).stdout or "{}")
+        return str(data.get("serverVersion", {}).get("gitVersion", ""))
+
+    def field(self, resource: str, jsonpath: str) -> str:
+        """One field of one object (``deployment/web``, ``{.status.readyReplicas}``)."""
+        return self.run("get", resource, "-o", f"jsonpath={jsonpath}").stdout
+
+    def delete(self, resource: str, *, wait: bool = True) -> None:
+        """Delete one object; a missing object is not an error."""
+        self.run("delete", resource, "--ignore-not-found", f"--wait={str(wait).lower()}", timeout=300)
+
+    def rollout_status(self, deployment: str, timeout: float = 600) -> None:
+        """Wait until a Deployment's rollout is complete (kubectl watches the object itself)."""
+        self.run(
+            "rollout",
+            "status",
+            f"deployment/{deployment}",
+            f"--timeout={int(timeout)}s",
+            timeout=timeout + 60,
+        )
+
+    def wait_condition(self, resource: str, condition: str, timeout: float = 600) -> None:
+        """``kubectl wait --for=<condition>``: ``condition=complete``, ``jsonpath={...}=X``."""
+        self.run("wait", f"--for={condition}", resource, f"--timeout={int(timeout)}s", timeout=timeout + 60)
+
     def ensure_namespace(self) -> None:
         """Create the namespace if it does not exist."""
-        exists = (
-            self.runner.run(
-                self.argv("get", "namespace", self.namespace, namespaced=False), check=False
-            ).returncode
-            == 0
-        )
-        if not exists:
-            self.runner.run(self.argv("create", "namespace", self.namespace, namespaced=False))
+        if self.run("get", "namespace", self.namespace, check=False, namespaced=False).returncode != 0:
+            self.run("create", "namespace", self.namespace, namespaced=False)
 
     def pods(self, selector: str | None = None) -> list[PodHealth]:
         """Health of every pod (optionally by label selector)."""
@@ -189,45 +210,53 @@ class Kubectl:
         result = self.run(*args, check=False)
         return result.stdout if result.returncode == 0 else result.stderr
 
+    def logs_by_selector(self, selector: str, *, tail: int = 400) -> str:
+        """Recent logs of every pod matching ``selector``, each line prefixed with its pod."""
+        done = self.run("logs", "-l", selector, f"--tail={tail}", "--prefix", "--all-containers", check=False)
+        return done.stdout
+
     def wait_for_job(self, name: str, timeout: float = 600, poll: float = 2.0) -> JobState:
         """Wait until the Job is Complete; raise with its logs when it failed or timed out."""
-        deadline = time.monotonic() + timeout
-        last = ""
-        while True:
+
+        def probe() -> Observation[JobState]:
             state = self.job(name)
-            summary = (
-                "not created yet"
-                if state is None
-                else (f"active={state.active} succeeded={state.succeeded} failed={state.failed}")
-            )
-            if summary != last:
-                self.progress(f"job/{name}: {summary}")
-                last = summary
-            if state is not None and state.complete:
-                return state
-            if state is not None and state.failed_condition:
-                raise ClusterWaitError(
-                    f"job/{name} failed ({summary})\n--- its logs ---\n{self.logs('job/' + name)}",
-                    hint="the migration hook failed: downstream pods crash-loop on an incomplete schema",
-                )
-            if time.monotonic() > deadline:
-                raise ClusterWaitError(
-                    f"job/{name} did not complete within {timeout:.0f}s ({summary})\n"
-                    f"--- its logs ---\n{self.logs('job/' + name)}"
-                )
-            time.sleep(poll)
+            if state is None:
+                return Observation.pending("not created yet")
+            summary = f"active={state.active} succeeded={state.succeeded} failed={state.failed}"
+            if state.complete:
+                return Observation.ready(state, summary)
+            if state.failed_condition:
+                return Observation.hopeless(f"failed ({summary})")
+            return Observation.pending(summary)
+
+        try:
+            return wait_for(f"job/{name}", probe, timeout=timeout, interval=poll, progress=self.progress)
+        except WaitFailed as exc:
+            raise ClusterWaitError(
+                f"{exc.message}\n--- its logs ---\n{self.logs('job/' + name)}",
+                hint="the migration hook failed: downstream pods crash-loop on an incomplete schema",
+            ) from None
+        except WaitTimeout as exc:
+            raise ClusterWaitError(f"{exc.message}\n--- its logs ---\n{self.logs('job/' + name)}") from None
 
     def wait_ready(self, selector: str, timeout: float = 600, poll: float = 3.0) -> list[PodHealth]:
         """Wait until every pod matching ``selector`` is Ready."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def probe() -> Observation[list[PodHealth]]:
             pods = self.pods(selector)
-            if pods and all(p.ready for p in pods):
-                return pods
-            if time.monotonic() > deadline:
-                states = ", ".join(f"{p.name}:{p.phase}/{p.waiting_reason or '-'}" for p in pods) or "no pods"
-                raise ClusterWaitError(f"pods {selector} not Ready within {timeout:.0f}s: {states}")
-            time.sleep(poll)
+            states = ", ".join(f"{p.name}:{p.phase}/{p.waiting_reason or '-'}" for p in pods) or "no pods"
+            return (
+                Observation.ready(pods, states)
+                if pods and all(p.ready for p in pods)
+                else (Observation.pending(states))
+            )
+
+        try:
+            return wait_for(
+                f"pods {selector} Ready", probe, timeout=timeout, interval=poll, progress=self.progress
+            )
+        except WaitTimeout as exc:
+            raise ClusterWaitError(exc.message) from None
 
     def deployments(self, selector: str | None = None) -> dict[str, int]:
         """Deployment name -> desired replicas."""
@@ -244,14 +273,17 @@ class Kubectl:
 
     def wait_scaled_down(self, deployments: Sequence[str], timeout: float = 300, poll: float = 2.0) -> None:
         """Wait until no pod of the given deployments remains (their DB connections are gone)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = [p.name for p in self.pods() if any(p.name.startswith(d + "-") for d in deployments)]
-            if not remaining:
-                return
-            if time.monotonic() > deadline:
-                raise ClusterWaitError(f"pods still running after scale-down: {', '.join(remaining)}")
-            time.sleep(poll)
+
+        def probe() -> Observation[None]:
+            left = [p.name for p in self.pods() if any(p.name.startswith(d + "-") for d in deployments)]
+            return (
+                Observation.pending("still running: " + ", ".join(left)) if left else Observation.ready(None)
+            )
+
+        try:
+            wait_for("scale-down", probe, timeout=timeout, interval=poll, progress=self.progress)
+        except WaitTimeout as exc:
+            raise ClusterWaitError(f"pods still running after scale-down: {exc.last}") from None
 
     def secret_data(self, name: str) -> dict[str, str]:
         """Decoded data of a Secret (values are secrets: never print them)."""

@@ -21,14 +21,14 @@ from pathlib import Path
 from pytest_jitera.errors import ToolError
 from pytest_jitera.runner import CommandRunner, RunError
 
-Version = tuple[int, int, int]
+ToolVersion = tuple[int, int, int]
 
 BOOTSTRAP_HINT = "on a host without registry access: `pytest-jitera bootstrap --air-gapped`"
 
 _SEMVER = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
-def parse_version(text: str) -> Version | None:
+def parse_version(text: str) -> ToolVersion | None:
     """First ``[v]MAJOR.MINOR[.PATCH]`` in ``text``; suffixes such as ``-rc.1+g1a2b`` ignored."""
     match = _SEMVER.search(text)
     if match is None:
@@ -37,12 +37,12 @@ def parse_version(text: str) -> Version | None:
     return int(major), int(minor), int(patch or 0)
 
 
-def format_version(version: Version | None) -> str:
+def format_version(version: ToolVersion | None) -> str:
     """``1.34.4``, or ``unknown`` when the tool did not say."""
     return "unknown" if version is None else ".".join(str(p) for p in version)
 
 
-def _kubectl_version(stdout: str) -> Version | None:
+def _kubectl_version(stdout: str) -> ToolVersion | None:
     try:
         data = json.loads(stdout)
     except ValueError:
@@ -57,12 +57,12 @@ class ToolSpec:
 
     name: str
     version_args: tuple[str, ...]
-    minimum: Version
-    below: Version | None
+    minimum: ToolVersion
+    below: ToolVersion | None
     install: str
-    parse: Callable[[str], Version | None] = parse_version
+    parse: Callable[[str], ToolVersion | None] = parse_version
 
-    def accepts(self, version: Version | None) -> bool:
+    def accepts(self, version: ToolVersion | None) -> bool:
         """In ``[minimum, below)``; an unknown version is never accepted."""
         if version is None:
             return False
@@ -78,21 +78,33 @@ class ToolSpec:
 
 SPECS: Mapping[str, ToolSpec] = {
     "docker": ToolSpec(
-        "docker", ("version", "--format", "{{.Client.Version}}"), (20, 10, 0), None,
+        "docker",
+        ("version", "--format", "{{.Client.Version}}"),
+        (20, 10, 0),
+        None,
         "install Docker Engine (https://docs.docker.com/engine/install/; Debian: "
         "apt-get install docker.io) and start the daemon",
     ),
     "kind": ToolSpec(
-        "kind", ("version",), (0, 27, 0), (0, 32, 0),
+        "kind",
+        ("version",),
+        (0, 27, 0),
+        (0, 32, 0),
         "install the official kind binary (https://kind.sigs.k8s.io/docs/user/quick-start/"
         "#installation, e.g. `go install sigs.k8s.io/kind@v0.30.0`)",
     ),
     "helm": ToolSpec(
-        "helm", ("version", "--short"), (3, 14, 0), (4, 0, 0),
+        "helm",
+        ("version", "--short"),
+        (3, 14, 0),
+        (4, 0, 0),
         "install the official helm 3 binary (https://helm.sh/docs/intro/install/)",
     ),
     "kubectl": ToolSpec(
-        "kubectl", ("version", "--client", "-o", "json"), (1, 33, 0), (1, 36, 0),
+        "kubectl",
+        ("version", "--client", "-o", "json"),
+        (1, 33, 0),
+        (1, 36, 0),
         "install the official kubectl binary (https://kubernetes.io/docs/tasks/tools/), "
         "at most one minor version away from the cluster (1.34)",
         parse=_kubectl_version,
@@ -108,7 +120,7 @@ class Tool:
 
     name: str
     path: Path
-    version: Version
+    version: ToolVersion
 
     def __str__(self) -> str:
         return f"{self.name} {format_version(self.version)} ({self.path})"
@@ -150,7 +162,7 @@ def candidates(name: str, search_dirs: Sequence[Path], path_env: str | None) -> 
     return found
 
 
-def probe(runner: CommandRunner, spec: ToolSpec, exe: Path) -> Version | None:
+def probe(runner: CommandRunner, spec: ToolSpec, exe: Path) -> ToolVersion | None:
     """The version ``exe`` reports, or None when it does not answer sensibly."""
     try:
         got = runner.run([str(exe), *spec.version_args], check=False, timeout=30)
@@ -172,7 +184,7 @@ def find_tool(
     spec = SPECS[name]
     if path_env is None:
         path_env = os.environ.get("PATH", "")
-    seen: list[tuple[Path, Version | None]] = []
+    seen: list[tuple[Path, ToolVersion | None]] = []
     for exe in candidates(name, search_dirs, path_env):
         version = probe(runner, spec, exe)
         if spec.accepts(version):
@@ -182,7 +194,7 @@ def find_tool(
     raise tool_error(spec, seen)
 
 
-def tool_error(spec: ToolSpec, seen: Sequence[tuple[Path, Version | None]]) -> ToolError:
+def tool_error(spec: ToolSpec, seen: Sequence[tuple[Path, ToolVersion | None]]) -> ToolError:
     """One message: the tool, every version found (or that none was), and how to install it."""
     if not seen:
         found = "not found (looked in --jitera-tools-dir, the bootstrap cache and PATH)"
@@ -192,8 +204,7 @@ def tool_error(spec: ToolSpec, seen: Sequence[tuple[Path, Version | None]]) -> T
         found += " (too old)" if too_old else " (unsupported)"
     return ToolError(
         f"{spec.name} {spec.supported()} is required; {found}",
-        hint=f"{spec.install}; {BOOTSTRAP_HINT}, then pass --jitera-tools-dir "
-        "<cache>/bin or put it on PATH",
+        hint=f"{spec.install}; {BOOTSTRAP_HINT}, then pass --jitera-tools-dir <cache>/bin or put it on PATH",
     )
 
 
@@ -232,8 +243,7 @@ def find_tools(
 def docker_daemon_problem(runner: CommandRunner, docker: str = "docker") -> str | None:
     """Why the Docker daemon cannot be used, or None when it answers."""
     try:
-        got = runner.run([docker, "info", "--format", "{{.ServerVersion}}"], check=False,
-                         timeout=20)
+        got = runner.run([docker, "info", "--format", "{{.ServerVersion}}"], check=False, timeout=20)
     except RunError:
         return "the Docker daemon did not answer within 20 s"
     if got.returncode != 0 or not got.stdout.strip():

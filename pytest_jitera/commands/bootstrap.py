@@ -14,7 +14,7 @@ from typing import Any
 from pytest_jitera.bootstrap import Bootstrap, default_cache_dir
 from pytest_jitera.config import check_output_dir
 from pytest_jitera.errors import JiteraError
-from pytest_jitera.runner import Runner
+from pytest_jitera.runner import session_runner
 
 
 def register(subparsers: Any) -> None:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             "instead; kind then pulls its node image itself",
         )
     cache = (args.cache_dir or default_cache_dir()).expanduser().resolve()
-    boot = Bootstrap(cache=cache, runner=Runner(), out=sys.stdout)
+    boot = Bootstrap(cache=cache, runner=session_runner(), out=sys.stdout)
     boot.run()
     print("\nstep durations:")
     for result in boot.results:

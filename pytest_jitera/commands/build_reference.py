@@ -13,7 +13,7 @@ from typing import Any
 from pytest_jitera.config import check_output_dir
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.reference.build import build_reference
-from pytest_jitera.runner import Runner
+from pytest_jitera.runner import session_runner
 
 
 def register(subparsers: Any) -> None:
@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     """Build and print one line per artefact."""
     if args.air_gapped and not args.images:
         raise JiteraError("--air-gapped builds images", hint="add --images")
-    runner = Runner(echo=True) if args.images else None
+    runner = session_runner() if args.images else None
+    if runner is not None:
+        runner.echo = True  # image builds take minutes: show each command as it starts
     result = build_reference(
         args.out,
         versions=args.release,

@@ -18,12 +18,6 @@ from pytest_jitera.decision.classify import Classification, classify_release
 from pytest_jitera.decision.migrations.findings import COULD_NOT_ANALYSE
 from pytest_jitera.decision.migrations.inventory import DEFAULT_IMAGE_APP_PATH, image_app_tree
 
-SCENARIO_TITLES = {
-    1: "patch rollback: helm rollback alone",
-    2: "forward-compatible: helm rollback works, snapshot restore recommended",
-    3: "integrity risk: database snapshot restore required",
-}
-
 
 def register(subparsers: Any) -> None:
     """Add the ``classify`` subcommand."""
@@ -68,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
         result = classify_release(
             Path(old_app),
             Path(new_app),
-            structural_change=chart.structural_change,
-            chart_json=chart.to_json(),
+            chart=chart,
             writes_during_rollback=args.writes_during_rollback,
             full_consistency=args.full_consistency,
         )
@@ -82,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
 
 def render(result: Classification) -> str:
     """Format a Markdown table plus reasons and steps, ready for a release note."""
-    chart = result.chart
     chart_text = "no structural change (image tags / versions only)"
-    if chart.get("structural_change"):
-        why = chart.get("structural_reasons") or []
+    if result.chart is not None and result.chart.structural_change:
+        why = result.chart.structural_reasons
         chart_text = "structural change" + (f": {'; '.join(why[:3])}" if why else "")
         if len(why) > 3:
             chart_text += f" (+{len(why) - 3} more)"
@@ -102,11 +94,11 @@ def render(result: Classification) -> str:
         ("Could not analyse", _join(f"{f.file}:{f.line} {f.detail}" for f in unknown)),
         ("Old code using them", _join(_usage(key, refs) for key, refs in
                                       result.references.items())),
-        ("Writes during rollback", "yes" if result.flags.get("writes_during_rollback") else "no"),
-        ("Full consistency required", "yes" if result.flags.get("full_consistency") else "no"),
+        ("Writes during rollback", "yes" if result.writes_during_rollback else "no"),
+        ("Full consistency required", "yes" if result.full_consistency else "no"),
     ]
     lines = [
-        f"Rollback scenario {result.scenario}: {SCENARIO_TITLES[result.scenario]}",
+        f"Rollback scenario {int(result.scenario)}: {result.scenario.title}",
         "",
         "| Check | Result |",
         "|---|---|",
@@ -115,7 +107,7 @@ def render(result: Classification) -> str:
         "Reasons:",
     ]
     for reason in result.reasons:
-        lines.append(f"  [{reason.scenario}] {reason.text}")
+        lines.append(f"  [{int(reason.scenario)}] {reason.text}")
         shown = reason.evidence[:6]
         if shown:
             more = len(reason.evidence) - len(shown)

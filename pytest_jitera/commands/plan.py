@@ -10,6 +10,7 @@ from pytest_jitera.commands._output import emit_json, emit_lines
 from pytest_jitera.config import default_charts_source, parse_version_option
 from pytest_jitera.release.catalog import load_catalog
 from pytest_jitera.release.planner import plan_upgrade
+from pytest_jitera.release.versions import Version
 
 
 def register(subparsers: Any) -> None:
@@ -29,9 +30,12 @@ def register(subparsers: Any) -> None:
         "(default: the embedded reference series, the same catalog the pytest plugin uses "
         "without --jitera-charts; built on first use, then cached)",
     )
+    # Parsed while the arguments are, so run() gets Versions; a bad one names its option.
     parser.add_argument("--from", dest="source", required=True, metavar="VERSION",
+                        type=lambda text: parse_version_option(text, "from"),
                         help="release currently installed, e.g. v24.05.01")
     parser.add_argument("--to", dest="target", required=True, metavar="VERSION",
+                        type=lambda text: parse_version_option(text, "to"),
                         help="release to upgrade to, e.g. v24.06.01")
     parser.add_argument(
         "--direct",
@@ -44,8 +48,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan and print."""
-    source = parse_version_option(args.source, "from")
-    target = parse_version_option(args.target, "to")
+    source: Version = args.source
+    target: Version = args.target
     catalog = load_catalog(args.charts or default_charts_source())
     plan = plan_upgrade(catalog, source, target, direct=args.direct)
     if args.json:

@@ -2,9 +2,12 @@
 
 The runbook's rollback safety rests on three claims: a backup exists, it restores, and what it
 restores is what was there before the upgrade. This package turns each claim into something a
-test can check on real PostgreSQL (Automation, PGVector) and MongoDB servers, locally or
-through ``kubectl exec`` into a database pod. It does not import pytest; the pytest layer is
-:mod:`pytest_jitera.fixtures.datastores`.
+test can check on real PostgreSQL (Automation, PGVector) and MongoDB servers. Each engine is
+reached through one interface with two implementations: tools on this machine
+(:class:`LocalPgTools`, :class:`LocalMongoTools`) or inside the database pod through the
+cluster layer (:class:`PodPgTools`, :class:`PodMongoTools`). One manifest type and one
+verification flow (:mod:`~pytest_jitera.datastores.snapshot`) serve both engines. It does not
+import pytest; the pytest layer is :mod:`pytest_jitera.fixtures.datastores`.
 """
 
 from __future__ import annotations
@@ -26,19 +29,19 @@ from pytest_jitera.datastores.connection import (
     pg_conninfo_from_values,
 )
 from pytest_jitera.datastores.diff import Change, SchemaDiff, diff_schemas
-from pytest_jitera.datastores.findings import Finding, findings_to_json, format_findings
+from pytest_jitera.datastores.findings import CheckFinding, findings_to_json, format_findings
+from pytest_jitera.datastores.mongo.connect import MongoTarget
 from pytest_jitera.datastores.mongo.operations import (
-    MongoSnapshot,
-    MongoTarget,
-    capture_mongo_schema,
-    capture_mongo_stats,
+    MongoSnapshotAdapter,
     restore_mongo,
     snapshot_mongo,
     verify_mongo_snapshot,
 )
-from pytest_jitera.datastores.postgres.client import KubectlExec, PgClient
+from pytest_jitera.datastores.mongo.schema import capture_mongo_schema, capture_mongo_stats
+from pytest_jitera.datastores.mongo.tools import LocalMongoTools, MongoTools, PodMongoTools
+from pytest_jitera.datastores.postgres.client import LocalPgTools, PgTools, PodPgTools
 from pytest_jitera.datastores.postgres.operations import (
-    PgSnapshot,
+    PgSnapshotAdapter,
     RestoreResult,
     capture_postgres,
     restore_postgres,
@@ -46,21 +49,37 @@ from pytest_jitera.datastores.postgres.operations import (
     verify_postgres_snapshot,
 )
 from pytest_jitera.datastores.schema import SchemaSnapshot
+from pytest_jitera.datastores.snapshot import (
+    Capture,
+    Snapshot,
+    SnapshotAdapter,
+    Stats,
+    take_snapshot,
+    verify_snapshot,
+)
 from pytest_jitera.datastores.verdict import Status, Verification
 
 __all__ = [
     "Backfill",
+    "Capture",
     "Change",
-    "Finding",
-    "KubectlExec",
-    "MongoSnapshot",
+    "CheckFinding",
+    "LocalMongoTools",
+    "LocalPgTools",
+    "MongoSnapshotAdapter",
     "MongoTarget",
-    "PgClient",
+    "MongoTools",
     "PgConnInfo",
-    "PgSnapshot",
+    "PgSnapshotAdapter",
+    "PgTools",
+    "PodMongoTools",
+    "PodPgTools",
     "RestoreResult",
     "SchemaDiff",
     "SchemaSnapshot",
+    "Snapshot",
+    "SnapshotAdapter",
+    "Stats",
     "Status",
     "Verification",
     "capture_mongo_schema",
@@ -82,7 +101,9 @@ __all__ = [
     "restore_postgres",
     "snapshot_mongo",
     "snapshot_postgres",
+    "take_snapshot",
     "verify_mongo_snapshot",
     "verify_postgres_snapshot",
+    "verify_snapshot",
     "versions_in_dir",
 ]

@@ -1,6 +1,6 @@
 """Consistency checks for the runbook's Scenario 3 and its three risks, as plain functions.
 
-Each returns a list of :class:`~pytest_jitera.datastores.findings.Finding`; empty means
+Each returns a list of :class:`~pytest_jitera.datastores.findings.CheckFinding`; empty means
 consistent. They take snapshots and small inputs (file names, referenced names, backfill
 specs) rather than reaching into clusters themselves, so the same checks run after a real
 rollback, in a unit test on hand-written data, or from the CLI.
@@ -17,7 +17,7 @@ from pathlib import Path
 from psycopg import sql as _sql
 
 from pytest_jitera.datastores.diff import diff_schemas
-from pytest_jitera.datastores.findings import Finding
+from pytest_jitera.datastores.findings import CheckFinding
 from pytest_jitera.datastores.postgres.connect import QueryJson
 from pytest_jitera.datastores.schema import SchemaSnapshot
 
@@ -47,13 +47,13 @@ def check_migrations_match(
     data_files: Iterable[str | Path],
     *,
     release: str = "the release",
-) -> list[Finding]:
+) -> list[CheckFinding]:
     """Applied versions must equal the release's ``db/migrate`` and ``db/data`` exactly.
 
     Missing versions mean the post-install hook did not finish; extra versions mean the
     database is ahead of the code (a rollback without a restore).
     """
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     pairs = (
         ("schema_migrations", "db/migrate", "db:migrate", migration_versions(migrate_files)),
         ("data_migrations", "db/data", "data:migrate", migration_versions(data_files)),
@@ -62,7 +62,7 @@ def check_migrations_match(
         applied = set(schema.category(table))
         for v in sorted(expected - applied):
             findings.append(
-                Finding(
+                CheckFinding(
                     "migration-pending",
                     f"{folder}/{v}",
                     f"{release} ships {folder} version {v} but {table} does not list it",
@@ -71,7 +71,7 @@ def check_migrations_match(
             )
         for v in sorted(applied - expected):
             findings.append(
-                Finding(
+                CheckFinding(
                     "migration-unknown",
                     f"{table}/{v}",
                     f"{table} lists version {v} that {release} does not ship in {folder}",
@@ -82,12 +82,12 @@ def check_migrations_match(
     return findings
 
 
-def check_schema_restored(pre_upgrade: SchemaSnapshot, current: SchemaSnapshot) -> list[Finding]:
+def check_schema_restored(pre_upgrade: SchemaSnapshot, current: SchemaSnapshot) -> list[CheckFinding]:
     """After a Scenario 3 restore the schema must equal the pre-upgrade snapshot."""
     findings = []
     for change in diff_schemas(pre_upgrade, current).changes:
         findings.append(
-            Finding(
+            CheckFinding(
                 f"schema-{change.change}",
                 f"{change.category}:{change.object}",
                 change.describe(),
@@ -100,7 +100,7 @@ def check_schema_restored(pre_upgrade: SchemaSnapshot, current: SchemaSnapshot) 
 
 def check_references(
     schema: SchemaSnapshot, references: Iterable[str], *, default_schema: str = "public"
-) -> list[Finding]:
+) -> list[CheckFinding]:
     """Risk A: tables (``users``) or columns (``users.email``) the old code uses but lack."""
     tables = set(schema.category("tables")) | set(schema.category("views"))
     columns = set(schema.category("columns"))
@@ -110,7 +110,7 @@ def check_references(
         table = f"{default_schema}.{parts[0]}"
         if table not in tables:
             findings.append(
-                Finding(
+                CheckFinding(
                     "missing-table",
                     ref,
                     f"old code references table {parts[0]!r}, which does not exist "
@@ -121,7 +121,7 @@ def check_references(
             )
         elif len(parts) > 1 and f"{table}.{parts[1]}" not in columns:
             findings.append(
-                Finding(
+                CheckFinding(
                     "missing-column",
                     ref,
                     f"old code references column {ref!r}, which does not exist "
@@ -148,7 +148,7 @@ def check_backfills(
     schema: SchemaSnapshot,
     backfills: Iterable[Backfill],
     since: datetime | str,
-) -> list[Finding]:
+) -> list[CheckFinding]:
     """Risk B: rows written after ``since`` with NULLs the recorded backfill should have set.
 
     Rails' data-migrate skips versions already listed in ``data_migrations``, so such rows stay
@@ -174,7 +174,7 @@ def check_backfills(
         count = int(query(stmt.as_string(None)) or 0)
         if count:
             findings.append(
-                Finding(
+                CheckFinding(
                     "unbackfilled-rows",
                     f"{b.table}({', '.join(b.columns)})",
                     f"{count} row(s) created after {cutoff} have NULL in columns the data "
@@ -191,7 +191,7 @@ def find_restore_leftovers(
     current: SchemaSnapshot,
     *,
     created_by: Mapping[str, str] | None = None,
-) -> list[Finding]:
+) -> list[CheckFinding]:
     """Risk C: objects present now that the restored snapshot did not contain.
 
     ``pg_restore --clean`` drops only what the dump contains, so ENUM types, tables,
@@ -215,7 +215,7 @@ def find_restore_leftovers(
             by = created_by.get(name)
             migration = f"migration {by}" if by else "the newer release's migration"
             findings.append(
-                Finding(
+                CheckFinding(
                     f"leftover-{kind}",
                     name,
                     f"{kind} {name}{detail} exists but is not in the restored snapshot; "

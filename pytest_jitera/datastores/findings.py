@@ -14,8 +14,12 @@ from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One thing wrong with a datastore, and what an operator should do about it."""
+class CheckFinding:
+    """One thing a datastore check found wrong, and what an operator should do about it.
+
+    Not to be confused with :class:`pytest_jitera.decision.migrations.findings.Finding`, one
+    schema operation a migration file performs: that one predicts, this one observes.
+    """
 
     kind: str
     object: str
@@ -27,7 +31,7 @@ class Finding:
         return asdict(self)
 
 
-def format_findings(findings: Sequence[Finding], title: str = "datastore findings") -> str:
+def format_findings(findings: Sequence[CheckFinding], title: str = "datastore findings") -> str:
     """A failure message listing every finding, grouped by kind, each with its fix."""
     if not findings:
         return f"{title}: none"
@@ -40,6 +44,6 @@ def format_findings(findings: Sequence[Finding], title: str = "datastore finding
     return "\n".join(lines)
 
 
-def findings_to_json(findings: Iterable[Finding]) -> str:
+def findings_to_json(findings: Iterable[CheckFinding]) -> str:
     """Stable JSON for reports and artifacts."""
     return json.dumps([f.to_dict() for f in findings], indent=2, sort_keys=True)

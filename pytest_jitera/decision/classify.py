@@ -27,10 +27,12 @@ Choices the runbook leaves open, and why:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from pytest_jitera.charts.diff import ChartDiff
 from pytest_jitera.decision.migrations.findings import COULD_NOT_ANALYSE, ENUM_OPS, Finding
 from pytest_jitera.decision.migrations.inventory import InventoryDiff, diff_inventories, load_inventory
 from pytest_jitera.decision.migrations.references import (
@@ -50,45 +52,82 @@ _COLUMN_OPS = frozenset(
 )
 
 
+class Scenario(IntEnum):
+    """The runbook's rollback scenarios; a higher number is a heavier rollback.
+
+    An ``IntEnum`` so that "the highest reason wins" is ``max`` and reports print 1, 2 or 3.
+    """
+
+    PATCH_ROLLBACK = 1
+    FORWARD_COMPATIBLE = 2
+    INTEGRITY_RISK = 3
+
+    @property
+    def title(self) -> str:
+        """The scenario's one-line meaning, for the human report."""
+        return _TITLES[self]
+
+
+_TITLES = {
+    Scenario.PATCH_ROLLBACK: "patch rollback: helm rollback alone",
+    Scenario.FORWARD_COMPATIBLE: "forward-compatible: helm rollback works, snapshot restore recommended",
+    Scenario.INTEGRITY_RISK: "integrity risk: database snapshot restore required",
+}
+
+
 @dataclass(frozen=True)
 class Reason:
     """One fact behind the verdict; ``scenario`` is the least scenario this fact allows."""
 
-    scenario: int
+    scenario: Scenario
     text: str
     evidence: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for reports."""
-        return {"scenario": self.scenario, "text": self.text, "evidence": list(self.evidence)}
+        return {"scenario": int(self.scenario), "text": self.text, "evidence": list(self.evidence)}
 
 
 @dataclass(frozen=True)
 class Classification:
-    """The verdict with everything that produced it."""
+    """The verdict with everything that produced it.
 
-    scenario: int
+    ``chart`` is None when the caller had no charts to compare; the verdict then rests on the
+    migrations alone.
+    """
+
+    scenario: Scenario
     reasons: tuple[Reason, ...]
-    chart: dict[str, Any]
+    chart: ChartDiff | None
     migrations: InventoryDiff
     findings: tuple[Finding, ...]
     references: dict[str, list[Reference]]
     procedure: tuple[str, ...]
-    flags: dict[str, bool] = field(default_factory=dict)
+    writes_during_rollback: bool = False
+    full_consistency: bool = False
+
+    @property
+    def structural_change(self) -> bool:
+        """Whether the chart changed beyond image tags (False when no charts were given)."""
+        return self.chart is not None and self.chart.structural_change
 
     def to_json(self) -> dict[str, Any]:
         """Build the machine-readable report behind ``pytest-jitera classify --json``."""
+        chart = self.chart.to_json() if self.chart is not None else {}
         return {
-            "scenario": self.scenario,
+            "scenario": int(self.scenario),
             "reasons": [r.to_json() for r in self.reasons],
-            "chart": dict(self.chart),
+            "chart": {**chart, "structural_change": self.structural_change},
             "migrations": self.migrations.to_json(),
             "findings": [f.to_json() for f in self.findings],
             "references": {
                 key: [r.to_json() for r in refs] for key, refs in self.references.items()
             },
             "procedure": list(self.procedure),
-            "flags": dict(self.flags),
+            "flags": {
+                "writes_during_rollback": self.writes_during_rollback,
+                "full_consistency": self.full_consistency,
+            },
         }
 
 
@@ -96,16 +135,16 @@ def classify_release(
     old_app: Path,
     new_app: Path,
     *,
-    structural_change: bool,
-    chart_json: dict[str, Any] | None = None,
+    chart: ChartDiff | None = None,
     writes_during_rollback: bool = False,
     full_consistency: bool = False,
     workers: int | None = None,
 ) -> Classification:
-    """Classify the pair of Rails trees ``old_app`` -> ``new_app`` given the chart verdict.
+    """Classify the pair of Rails trees ``old_app`` -> ``new_app``, given the charts' diff.
 
     Only migrations the new release adds are parsed (the others already ran), and only the
     old tree is searched, because it is the old code that runs after ``helm rollback``.
+    Without ``chart`` the charts count as unchanged: the migrations decide alone.
     """
     diff = diff_inventories(load_inventory(old_app, "old"), load_inventory(new_app, "new"))
     findings: list[Finding] = []
@@ -114,8 +153,7 @@ def classify_release(
     targets = search_targets(findings)
     references = search_references(old_app, targets, workers=workers)
     return decide(
-        structural_change=structural_change,
-        chart_json=chart_json or {},
+        chart=chart,
         diff=diff,
         findings=findings,
         references=references,
@@ -158,8 +196,7 @@ def target_key(finding: Finding) -> str | None:
 
 def decide(
     *,
-    structural_change: bool,
-    chart_json: dict[str, Any],
+    chart: ChartDiff | None = None,
     diff: InventoryDiff,
     findings: Sequence[Finding],
     references: dict[str, list[Reference]],
@@ -167,10 +204,11 @@ def decide(
     full_consistency: bool = False,
 ) -> Classification:
     """Apply the runbook's decision chain to already-computed facts."""
+    structural_change = chart is not None and chart.structural_change
     reasons: list[Reason] = []
     if diff.removed:
         reasons.append(Reason(
-            3,
+            Scenario.INTEGRITY_RISK,
             "the new release no longer ships migration files the old one had; the schema "
             "history cannot be trusted, so assume the worst",
             tuple(m.path for m in diff.removed),
@@ -178,28 +216,32 @@ def decide(
     if not structural_change and not diff.added:
         if not reasons:
             reasons.append(Reason(
-                1, "chart differs at most in image tags and no new migration or data "
+                Scenario.PATCH_ROLLBACK,
+                "chart differs at most in image tags and no new migration or data "
                 "migration ships; helm rollback restores the previous state completely",
             ))
-        return _result(reasons, chart_json, structural_change, diff, findings, references,
+        return _result(reasons, chart, diff, findings, references,
                        writes_during_rollback, full_consistency)
 
     if structural_change:
         reasons.append(Reason(
-            2, "chart templates or values keys changed structurally, so this is not a "
+            Scenario.FORWARD_COMPATIBLE,
+            "chart templates or values keys changed structurally, so this is not a "
             "patch-level rollback",
         ))
     reasons.extend(_migration_reasons(diff, findings, references))
     if writes_during_rollback:
         reasons.append(Reason(
-            3, "writes may happen during the rollback window: rows written by the old code "
+            Scenario.INTEGRITY_RISK,
+            "writes may happen during the rollback window: rows written by the old code "
             "are skipped by data migrations on re-upgrade and keep NULL in new columns",
         ))
     if full_consistency:
         reasons.append(Reason(
-            3, "full data consistency is required, which only a snapshot restore guarantees",
+            Scenario.INTEGRITY_RISK,
+            "full data consistency is required, which only a snapshot restore guarantees",
         ))
-    return _result(reasons, chart_json, structural_change, diff, findings, references,
+    return _result(reasons, chart, diff, findings, references,
                    writes_during_rollback, full_consistency)
 
 
@@ -218,25 +260,28 @@ def _migration_reasons(
         if data:
             text += ("; rows written between rollback and re-upgrade will be skipped by the "
                      "data migrations (pass --writes-during-rollback if that can happen)")
-        reasons.append(Reason(2, text, tuple(m.path for m in diff.added)))
+        reasons.append(Reason(Scenario.FORWARD_COMPATIBLE, text, tuple(m.path for m in diff.added)))
     for finding in findings:
         where = f"{finding.file}:{finding.line}"
         if finding.op == COULD_NOT_ANALYSE:
             reasons.append(Reason(
-                3, f"could not analyse {finding.file}: {finding.detail}; treated as "
-                "destructive", (where,),
+                Scenario.INTEGRITY_RISK,
+                f"could not analyse {finding.file}: {finding.detail}; treated as destructive",
+                (where,),
             ))
             continue
         if finding.has_unknown_object:
             reasons.append(Reason(
-                3, f"{finding.op} {_describe(finding)}: the name is computed at runtime, so "
+                Scenario.INTEGRITY_RISK,
+                f"{finding.op} {_describe(finding)}: the name is computed at runtime, so "
                 "the old code cannot be searched for it; treated as used by user-facing code",
                 (where,),
             ))
             continue
         if finding.op in ENUM_OPS:
             reasons.append(Reason(
-                2, f"new enum type {finding.objects.get('type', '?')}: a clean-mode "
+                Scenario.FORWARD_COMPATIBLE,
+                f"new enum type {finding.objects.get('type', '?')}: a clean-mode "
                 "pg_restore leaves it behind and the re-upgrade then fails "
                 "(PG::DuplicateObject); restore into a fresh database", (where,),
             ))
@@ -253,25 +298,33 @@ def _destructive_reason(finding: Finding, references: dict[str, list[Reference]]
     what = f"{finding.op} {_describe(finding)}"
     key = target_key(finding)
     if key is None:
-        return Reason(2, f"{what}: old code keeps working but the schema is no longer the one "
-                      "it was released with", (where,))
+        return Reason(
+            Scenario.FORWARD_COMPATIBLE,
+            f"{what}: old code keeps working but the schema is no longer the one it was released with",
+            (where,),
+        )
     refs = references.get(key, [])
     user = [r for r in refs if r.kind == "user_facing"]
     admin = [r for r in refs if r.kind == "admin"]
     if user:
         return Reason(
-            3, f"{what}: old user-facing code still uses {key} ({len(user)} place(s)), so "
+            Scenario.INTEGRITY_RISK,
+            f"{what}: old user-facing code still uses {key} ({len(user)} place(s)), so "
             "those features fail after helm rollback",
             (where, *(f"{r.file}:{r.line}" for r in user), *(f"{r.file}:{r.line}" for r in admin)),
         )
     if admin:
         return Reason(
-            2, f"{what}: only old admin code uses {key} ({len(admin)} place(s)); those "
+            Scenario.FORWARD_COMPATIBLE,
+            f"{what}: only old admin code uses {key} ({len(admin)} place(s)); those "
             "admin paths fail after helm rollback",
             (where, *(f"{r.file}:{r.line}" for r in admin)),
         )
-    return Reason(2, f"{what}: no old code under app/, lib/, script/ or bin/ names {key}",
-                  (where,))
+    return Reason(
+        Scenario.FORWARD_COMPATIBLE,
+        f"{what}: no old code under app/, lib/, script/ or bin/ names {key}",
+        (where,),
+    )
 
 
 def _describe(finding: Finding) -> str:
@@ -287,35 +340,34 @@ def _describe(finding: Finding) -> str:
 
 def _result(
     reasons: list[Reason],
-    chart_json: dict[str, Any],
-    structural_change: bool,
+    chart: ChartDiff | None,
     diff: InventoryDiff,
     findings: Sequence[Finding],
     references: dict[str, list[Reference]],
     writes_during_rollback: bool,
     full_consistency: bool,
 ) -> Classification:
-    scenario = max((r.scenario for r in reasons), default=1)
+    scenario = max((r.scenario for r in reasons), default=Scenario.PATCH_ROLLBACK)
     has_enum = any(f.op in ENUM_OPS for f in findings)
     admin_files = sorted({r.file for refs in references.values() for r in refs
                           if r.kind == "admin"})
     return Classification(
         scenario=scenario,
         reasons=tuple(sorted(reasons, key=lambda r: -r.scenario)),
-        chart={**chart_json, "structural_change": structural_change},
+        chart=chart,
         migrations=diff,
         findings=tuple(findings),
         references=references,
         procedure=procedure_for(scenario, has_enum=has_enum, admin_files=admin_files),
-        flags={"writes_during_rollback": writes_during_rollback,
-               "full_consistency": full_consistency},
+        writes_during_rollback=writes_during_rollback,
+        full_consistency=full_consistency,
     )
 
 
-def procedure_for(scenario: int, *, has_enum: bool = False,
+def procedure_for(scenario: Scenario, *, has_enum: bool = False,
                   admin_files: Sequence[str] = ()) -> tuple[str, ...]:
     """List the rollback steps that follow from ``scenario``, in the order to perform them."""
-    if scenario == 1:
+    if scenario == Scenario.PATCH_ROLLBACK:
         return (
             "Run `helm rollback <release> <revision recorded before the upgrade>` (or re-apply "
             "the previous chart path with Terraform, targeting the helm release).",
@@ -324,7 +376,7 @@ def procedure_for(scenario: int, *, has_enum: bool = False,
             "Check that every pod is Ready on the previous image tags, then smoke-test: app "
             "domain answers 200, a test invitation email arrives, `jitera init` authenticates.",
         )
-    if scenario == 2:
+    if scenario == Scenario.FORWARD_COMPATIBLE:
         steps = [
             "`helm rollback` to the recorded revision restores user-facing features; the "
             "migrated schema stays in place.",

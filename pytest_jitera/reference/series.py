@@ -10,7 +10,6 @@ image" steps rely on.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from pytest_jitera.decision.migrations.naming import migration_version
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.reference import REFERENCE_ROOT
 from pytest_jitera.release.versions import Version
@@ -36,8 +36,6 @@ IMAGE_COMPONENTS: tuple[str, ...] = ("automation", "ultron", "studio")
 
 # Scripts the images and the tests execute directly; packaging may drop the executable bit.
 EXECUTABLES: Mapping[str, tuple[str, ...]] = {"automation": ("bin/rails", "bin/rake")}
-
-_MIGRATION_FILE = re.compile(r"^(\d{14})_\w+\.rb$")
 
 
 @dataclass(frozen=True)
@@ -125,7 +123,7 @@ def assemble(series: Series, version: Version, component: str, dest: Path) -> Pa
 
 
 def migration_versions(app_tree: Path, kind: str = "migrate") -> tuple[str, ...]:
-    """Versions of ``db/migrate`` (``kind="migrate"``) or ``db/data`` files, sorted.
+    """Versions of ``db/migrate`` (``kind="migrate"``) or ``db/data`` files, in Rails' order.
 
     These are exactly the rows ``schema_migrations`` / ``data_migrations`` hold after the
     release's hook has run on an empty database.
@@ -133,8 +131,8 @@ def migration_versions(app_tree: Path, kind: str = "migrate") -> tuple[str, ...]
     folder = app_tree / "db" / kind
     if not folder.is_dir():
         return ()
-    found = (_MIGRATION_FILE.match(p.name) for p in folder.iterdir())
-    return tuple(sorted(m.group(1) for m in found if m))
+    found = (migration_version(p.name) for p in folder.iterdir())
+    return tuple(sorted((version for version in found if version is not None), key=int))
 
 
 def _ignore(directory: str, names: Sequence[str]) -> set[str]:

@@ -182,16 +182,14 @@ def _in_subset(text: str) -> bool:
     That rules out flow collections, quoted scalars spanning lines, anchors, aliases, tags
     and complex keys; block scalars are allowed, their content being skipped by indentation.
     """
-    position = 0
-    while True:
-        position = _end_of(_LINES, text, position)
-        if position == len(text):
-            return True
+    position = _end_of(_LINES, text, 0)
+    while position < len(text):
         header = _BLOCK_HEADER.match(text, position)
         if header is None:
             return False
         content_indent = len(header.group(1)) + (3 if header.group(2) else 1)
-        position = _end_of(_block_content(content_indent), text, header.end())
+        position = _end_of(_LINES, text, _end_of(_block_content(content_indent), text, header.end()))
+    return True
 
 
 def _end_of(pattern: re.Pattern[str], text: str, position: int) -> int:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.decision.classify import classify_release, decide, procedure_for, search_targets
+from pytest_jitera.charts.diff import ChartDiff, diff_charts
+from pytest_jitera.decision.classify import Scenario, classify_release, decide, procedure_for, search_targets
 from pytest_jitera.decision.migrations.findings import Finding, could_not_analyse
 from pytest_jitera.decision.migrations.inventory import InventoryDiff, MigrationFile
 from pytest_jitera.decision.migrations.references import Reference
@@ -24,15 +25,41 @@ REMOVE = Finding(ADDED.path, 4, "remove_column", {"table": "users", "column": "l
 
 
 def _decide(**kwargs):
-    base = dict(structural_change=False, chart_json={}, diff=NOTHING, findings=[], references={})
+    base = dict(diff=NOTHING, findings=[], references={})
     base.update(kwargs)
     return decide(**base)
 
 
-def test_tag_only_release_without_migrations_is_scenario_1() -> None:
-    result = _decide()
-    assert result.scenario == 1
+def _chart_diff(name: str) -> ChartDiff:
+    base = FIXTURES / name
+    return diff_charts(base / "old" / "chart", base / "new" / "chart")
+
+
+@pytest.fixture(scope="module")
+def structural() -> ChartDiff:
+    diff = _chart_diff("scenario3")
+    assert diff.structural_change
+    return diff
+
+
+@pytest.fixture(scope="module")
+def tag_only() -> ChartDiff:
+    diff = _chart_diff("scenario1")
+    assert not diff.structural_change
+    return diff
+
+
+def test_tag_only_release_without_migrations_is_scenario_1(tag_only: ChartDiff) -> None:
+    result = _decide(chart=tag_only)
+    assert result.scenario is Scenario.PATCH_ROLLBACK
     assert "helm rollback" in result.procedure[0]
+
+
+def test_no_charts_means_the_migrations_decide_alone() -> None:
+    result = _decide()
+    assert result.scenario is Scenario.PATCH_ROLLBACK
+    assert result.chart is None
+    assert result.to_json()["chart"] == {"structural_change": False}
 
 
 def test_flags_do_not_escalate_a_release_without_schema_change() -> None:
@@ -40,9 +67,9 @@ def test_flags_do_not_escalate_a_release_without_schema_change() -> None:
     assert _decide(writes_during_rollback=True, full_consistency=True).scenario == 1
 
 
-def test_structural_chart_change_alone_is_scenario_2() -> None:
-    result = _decide(structural_change=True)
-    assert result.scenario == 2
+def test_structural_chart_change_alone_is_scenario_2(structural: ChartDiff) -> None:
+    result = _decide(chart=structural)
+    assert result.scenario is Scenario.FORWARD_COMPATIBLE
     assert any("chart" in r.text for r in result.reasons)
 
 
@@ -91,8 +118,9 @@ def test_unreferenced_destructive_change_is_scenario_2() -> None:
 @pytest.mark.parametrize("flag", ["writes_during_rollback", "full_consistency"])
 def test_escalation_flags_make_scenario_3(flag: str) -> None:
     result = _decide(diff=ONE_ADDED, findings=[DROP], references={}, **{flag: True})
-    assert result.scenario == 3
-    assert result.flags[flag] is True
+    assert result.scenario is Scenario.INTEGRITY_RISK
+    assert getattr(result, flag) is True
+    assert result.to_json()["flags"][flag] is True
 
 
 def test_could_not_analyse_is_scenario_3() -> None:
@@ -114,13 +142,17 @@ def test_name_computed_at_runtime_is_scenario_3() -> None:
     assert result.reasons[0].evidence == (f"{ADDED.path}:4",)
 
 
-def test_json_shape() -> None:
+def test_json_shape(structural: ChartDiff) -> None:
     refs = {"legacy_reports": [Reference("lib/tasks/x.rake", 2, "admin", "LegacyReport")]}
-    data = _decide(structural_change=True, chart_json={"verdict": "structural change"},
-                   diff=ONE_ADDED, findings=[DROP], references=refs).to_json()
-    json.dumps(data)
+    data = _decide(chart=structural, diff=ONE_ADDED, findings=[DROP], references=refs).to_json()
+    text = json.dumps(data)
+    assert '"scenario": 2' in text  # the number, not the enum's name
+    assert type(data["scenario"]) is int
     assert data["scenario"] == 2
-    assert data["chart"] == {"verdict": "structural change", "structural_change": True}
+    assert all(type(r["scenario"]) is int for r in data["reasons"])
+    assert data["chart"] == structural.to_json()
+    assert data["chart"]["verdict"] == "structural change"
+    assert data["chart"]["structural_change"] is True
     assert data["migrations"]["added"][0]["path"] == ADDED.path
     assert data["migrations"]["removed"] == []
     assert {"file", "line", "op", "objects"} <= data["findings"][0].keys()
@@ -130,17 +162,25 @@ def test_json_shape() -> None:
     assert all({"scenario", "text", "evidence"} <= r.keys() for r in data["reasons"])
 
 
-@pytest.mark.parametrize("scenario", [1, 2, 3])
-def test_every_scenario_has_a_procedure(scenario: int) -> None:
+@pytest.mark.parametrize("scenario", list(Scenario))
+def test_every_scenario_has_a_procedure(scenario: Scenario) -> None:
     assert len(procedure_for(scenario)) >= 3
+    assert scenario.title
+
+
+def test_scenarios_are_the_runbook_numbers() -> None:
+    assert [int(s) for s in Scenario] == [1, 2, 3]
+    assert max(Scenario.FORWARD_COMPATIBLE, Scenario.INTEGRITY_RISK) is Scenario.INTEGRITY_RISK
 
 
 @pytest.mark.parametrize(("name", "expected"), [("scenario1", 1), ("scenario2", 2), ("scenario3", 3)])
 def test_fixture_trees_classify(name: str, expected: int) -> None:
     base = FIXTURES / name
-    result = classify_release(base / "old" / "app", base / "new" / "app",
-                              structural_change=name == "scenario3")
+    chart = _chart_diff(name)
+    result = classify_release(base / "old" / "app", base / "new" / "app", chart=chart)
     assert result.scenario == expected
+    assert isinstance(result.scenario, Scenario)
+    assert result.chart is chart
 
 
 def test_binary_migration_in_tree_is_scenario_3(tmp_path: Path) -> None:
@@ -149,6 +189,6 @@ def test_binary_migration_in_tree_is_scenario_3(tmp_path: Path) -> None:
     new = tmp_path / "new"
     shutil.copytree(FIXTURES / "scenario1" / "new" / "app", new)
     (new / "db" / "migrate" / "20240601000000_blob.rb").write_bytes(b"\x00\x01\x02\xff")
-    result = classify_release(FIXTURES / "scenario1" / "old" / "app", new, structural_change=False)
+    result = classify_release(FIXTURES / "scenario1" / "old" / "app", new)
     assert result.scenario == 3
     assert result.findings[0].op == "could_not_analyse"

@@ -75,7 +75,8 @@ def test_flags_escalate_scenario_2(capsys: pytest.CaptureFixture[str], flag: str
 def test_human_output_is_a_release_note_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_args("scenario2")) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Rollback scenario 2:")
+    assert out.startswith("Rollback scenario 2: forward-compatible: helm rollback works")
+    assert "\n  [2] the new release adds 1 schema migration(s)" in out
     assert "| Check | Result |" in out
     assert "| Destructive operations | drop_table legacy_reports " in out
     assert "legacy_reports: 0 user-facing, 2 admin" in out

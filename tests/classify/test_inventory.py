@@ -13,7 +13,9 @@ from pytest_jitera.decision.migrations.inventory import (
     image_app_tree,
     load_inventory,
 )
+from pytest_jitera.decision.migrations.naming import migration_version
 from pytest_jitera.errors import JiteraError
+from pytest_jitera.reference.series import migration_versions
 from pytest_jitera.runner import Completed
 
 from .conftest import FIXTURES
@@ -46,6 +48,30 @@ def test_diff_reports_added_and_removed_by_version(tmp_path: Path) -> None:
     assert load_inventory(new).ignored == ("db/migrate/README",)
     assert diff.to_json()["added"][0] == {
         "kind": "data", "version": "5", "name": "e", "path": "db/data/5_e.rb"}
+
+
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [
+        ("20240101000000_create_users.rb", "20240101000000"),
+        ("001_create_users.rb", "001"),  # timestamped_migrations = false: Rails runs it too
+        ("7_x.rb", "7"),
+        ("20240101000000_create_users.rb.bak", None),
+        ("20240101000000_create_users.rb\n", None),
+        ("create_users.rb", None),
+        ("20240101000000-create_users.rb", None),
+        ("\u0661\u0662_create_users.rb", None),  # Arabic-Indic digits: not a Rails version
+    ],
+)
+def test_one_migration_file_name_rule(name: str, version: str | None) -> None:
+    assert migration_version(name) == version
+
+
+def test_reference_series_reads_migration_versions_by_the_same_rule(tmp_path: Path) -> None:
+    app = _tree(tmp_path / "app", ["db/migrate/20240101000000_a.rb", "db/migrate/9_b.rb",
+                                   "db/migrate/10_c.rb", "db/migrate/notes.rb"])
+    assert migration_versions(app) == ("9", "10", "20240101000000")
+    assert migration_versions(app) == tuple(m.version for m in load_inventory(app).migrations)
 
 
 def test_renamed_file_with_same_version_is_not_added(tmp_path: Path) -> None:

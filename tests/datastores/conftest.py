@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jitera.datastores import MongoTarget, PgClient, PgConnInfo
-from pytest_jitera.datastores.mongo.operations import mongo_client
+from pytest_jitera.cluster.access import ClusterAccess
+from pytest_jitera.datastores import LocalPgTools, MongoTarget, PgConnInfo
+from pytest_jitera.datastores.mongo.connect import mongo_client
 from pytest_jitera.datastores.postgres.connect import create_database, drop_database
 from pytest_jitera.fixtures import datastores as _datastore_fixtures
 from pytest_jitera.runner import Runner
@@ -38,8 +39,8 @@ def runner(runner_log: io.StringIO) -> Runner:
 
 
 @pytest.fixture
-def client(runner: Runner) -> PgClient:
-    return PgClient(runner)
+def tools(runner: Runner) -> LocalPgTools:
+    return LocalPgTools(runner)
 
 
 @pytest.fixture
@@ -92,3 +93,10 @@ def kubectl_shim(tmp_path: Path) -> tuple[Path, Path]:
     shim.write_text(KUBECTL_SHIM.format(log=log))
     shim.chmod(0o755)
     return shim, log
+
+
+@pytest.fixture
+def shim_access(kubectl_shim: tuple[Path, Path], tmp_path: Path) -> ClusterAccess:
+    """Cluster access whose kubectl is the shim: ``exec`` runs the command on this machine."""
+    shim, _ = kubectl_shim
+    return ClusterAccess(tmp_path / "kubeconfig", "jitera", Runner(), kubectl_bin=str(shim))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_jitera.datastores import Finding, SchemaSnapshot, Status, Verification
+from pytest_jitera.datastores import CheckFinding, SchemaSnapshot, Status, Verification
 from pytest_jitera.fixtures.datastores import (
     assert_no_findings,
     assert_schema_equal,
@@ -12,9 +12,9 @@ from pytest_jitera.fixtures.datastores import (
 )
 
 FINDINGS = [
-    Finding("leftover-type", "public.tier", "type exists", "DROP TYPE public.tier;"),
-    Finding("leftover-table", "public.audit", "table exists", "DROP TABLE public.audit;"),
-    Finding("missing-table", "reports", "old code needs it", "restore the snapshot"),
+    CheckFinding("leftover-type", "public.tier", "type exists", "DROP TYPE public.tier;"),
+    CheckFinding("leftover-table", "public.audit", "table exists", "DROP TABLE public.audit;"),
+    CheckFinding("missing-table", "reports", "old code needs it", "restore the snapshot"),
 ]
 
 

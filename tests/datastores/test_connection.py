@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.datastores import (
-    KubectlExec,
+    LocalPgTools,
     MongoTarget,
-    PgClient,
     PgConnInfo,
     pg_conninfo_from_secret,
     pg_conninfo_from_values,
@@ -88,7 +87,7 @@ def test_bad_base64_in_secret_is_a_datastore_error() -> None:
 def test_local_tools_get_password_via_env_only(tmp_path: Path) -> None:
     runner = FakeRunner()
     conn = PgConnInfo("db", 5432, "jitera", "app", PW)
-    PgClient(runner).pg_restore(conn, tmp_path / "x.dump", clean=True, jobs=4)
+    LocalPgTools(runner).pg_restore(conn, tmp_path / "x.dump", clean=True, jobs=4)
     argv, env, stdin = runner.invocations[0]
     assert PW not in " ".join(argv)
     assert env is not None
@@ -96,51 +95,6 @@ def test_local_tools_get_password_via_env_only(tmp_path: Path) -> None:
     assert stdin is None
     assert {"--clean", "--if-exists", "--exit-on-error", "-j4"} <= set(argv)
     assert PW in runner.secrets
-
-
-def test_kubectl_exec_streams_password_over_stdin_not_argv(tmp_path: Path) -> None:
-    runner = FakeRunner()
-    target = KubectlExec(
-        pod="postgres-0",
-        namespace="jitera",
-        container="postgres",
-        kubeconfig=tmp_path / "kubeconfig",
-    )
-    client = PgClient(runner, exec_in=target)
-    conn = PgConnInfo("127.0.0.1", 5432, "jitera", "app", PW)
-    client.pg_dump(conn, tmp_path / "out.dump")
-    argv, env, stdin = runner.invocations[0]
-    assert argv[:10] == (
-        "kubectl",
-        "--kubeconfig",
-        str(tmp_path / "kubeconfig"),
-        "exec",
-        "-i",
-        "-n",
-        "jitera",
-        "postgres-0",
-        "-c",
-        "postgres",
-    )
-    assert "pg_dump" in argv
-    assert "-Fc" in argv
-    assert PW not in " ".join(argv)
-    assert env == {}
-    assert stdin == PW + "\n"
-    client.pg_restore(conn, tmp_path / "out.dump", jobs=4)
-    argv, env, stdin = runner.invocations[1]
-    assert argv[0] == "bash"
-    assert str(tmp_path / "out.dump") in argv
-    assert "-j4" not in argv  # pg_restore reads stdin: no parallel jobs
-    assert PW not in " ".join(argv)
-    assert env is not None
-    assert env["PGPASSWORD"] == PW
-
-
-def test_directory_format_cannot_come_out_of_a_pod(tmp_path: Path) -> None:
-    client = PgClient(FakeRunner(), exec_in=KubectlExec(pod="p"))
-    with pytest.raises(DatastoreError, match="cannot be streamed"):
-        client.pg_dump(PgConnInfo("h"), tmp_path / "d", fmt="directory")
 
 
 def test_mongo_target_hides_credentials() -> None:

@@ -10,8 +10,8 @@ import pytest
 from bson import ObjectId, decode_file_iter, json_util
 
 from pytest_jitera.datastores import (
-    MongoSnapshot,
     MongoTarget,
+    Snapshot,
     Status,
     capture_mongo_schema,
     capture_mongo_stats,
@@ -19,7 +19,8 @@ from pytest_jitera.datastores import (
     snapshot_mongo,
     verify_mongo_snapshot,
 )
-from pytest_jitera.datastores.mongo.operations import mongo_client
+from pytest_jitera.datastores.mongo.connect import mongo_client
+from pytest_jitera.digest import sha256_tree
 from pytest_jitera.fixtures.datastores import assert_schema_equal, assert_verified
 
 pytestmark = pytest.mark.mongo
@@ -55,7 +56,7 @@ def test_snapshot_drop_restore_verify(seeded: MongoTarget, tmp_path: Path) -> No
     assert snap.tables["users"]["rows"] == 300
     assert snap.tables["projects"]["rows"] == 1200
     assert {"users.email_unique", "projects.owner_title"} <= set(snap.schema.category("indexes"))
-    if snap.layout == "directory":
+    if snap.fmt == "directory":
         # mongodump's own layout, readable by a real mongorestore.
         users = dump / seeded.database / "users.bson"
         assert sum(1 for _ in decode_file_iter(users.open("rb"))) == 300
@@ -85,7 +86,7 @@ def test_damaged_mongo_dump_is_unverifiable(how: str, seeded: MongoTarget, tmp_p
     snap = snapshot_mongo(seeded, dump)
     victim = (
         next(p for p in sorted(dump.rglob("*")) if p.name == "projects.bson")
-        if (snap.layout == "directory")
+        if (snap.fmt == "directory")
         else dump
     )
     data = bytearray(victim.read_bytes())
@@ -101,12 +102,10 @@ def test_damaged_mongo_dump_is_unverifiable(how: str, seeded: MongoTarget, tmp_p
     assert not result.ok
 
     # A manifest that matches the damaged bytes must still not yield success.
-    from pytest_jitera.datastores.fingerprint import sha256_path
-
-    digest, size = sha256_path(dump)
+    digest, size = sha256_tree(dump)
     dataclasses.replace(snap, sha256=digest, dump_bytes=size).save()
     deep = verify_mongo_snapshot(dump, seeded)
     assert deep.status is not Status.VERIFIED, deep.text()
     if how == "truncate":
         assert deep.status is Status.UNVERIFIABLE, deep.text()
-    assert MongoSnapshot.load(dump).sha256 == digest
+    assert Snapshot.load(dump).sha256 == digest

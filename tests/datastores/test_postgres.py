@@ -11,12 +11,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.datastores import (
     Backfill,
-    KubectlExec,
-    PgClient,
+    LocalPgTools,
     PgConnInfo,
-    PgSnapshot,
+    PodPgTools,
+    Snapshot,
     Status,
     capture_postgres,
     check_backfills,
@@ -28,12 +29,12 @@ from pytest_jitera.datastores import (
     verify_postgres_snapshot,
 )
 from pytest_jitera.datastores.postgres.connect import connected, psycopg_query
+from pytest_jitera.digest import sha256_tree
 from pytest_jitera.fixtures.datastores import (
     assert_no_findings,
     assert_schema_equal,
     assert_verified,
 )
-from pytest_jitera.runner import Runner
 
 pytestmark = pytest.mark.postgres
 
@@ -86,9 +87,9 @@ def seeded(pg_db: PgConnInfo) -> PgConnInfo:
 
 
 def test_snapshot_records_version_size_fingerprint_and_table_stats(
-    seeded: PgConnInfo, tmp_path: Path, client: PgClient
+    seeded: PgConnInfo, tmp_path: Path, tools: LocalPgTools
 ) -> None:
-    snap = snapshot_postgres(seeded, tmp_path / "pre.dump", client=client)
+    snap = snapshot_postgres(seeded, tmp_path / "pre.dump", tools=tools)
     assert snap.server_version.startswith("15")
     assert snap.size_bytes > 0
     assert snap.dump_bytes == (tmp_path / "pre.dump").stat().st_size
@@ -98,7 +99,7 @@ def test_snapshot_records_version_size_fingerprint_and_table_stats(
     assert snap.schema.schema_migrations == ["20240101000000", "20240201000000"]
     assert snap.schema.category("types")["public.project_state"]["labels"] == ["draft", "live"]
     assert "public.live_projects" in snap.schema.category("views")
-    loaded = PgSnapshot.load(tmp_path / "pre.dump")
+    loaded = Snapshot.load(tmp_path / "pre.dump")
     assert loaded.to_dict() == json.loads(json.dumps(snap.to_dict()))
 
 
@@ -106,13 +107,13 @@ def test_risk_c_in_place_clean_restore_leaves_new_objects_and_reupgrade_fails(
     seeded: PgConnInfo,
     pg_databases: Callable[..., PgConnInfo],
     tmp_path: Path,
-    client: PgClient,
+    tools: LocalPgTools,
 ) -> None:
     dump = tmp_path / "pre-upgrade.dump"
-    snap = snapshot_postgres(seeded, dump, client=client)
+    snap = snapshot_postgres(seeded, dump, tools=tools)
     run_sql(seeded, UPGRADE)
 
-    restore_postgres(dump, seeded, in_place=True, client=client)
+    restore_postgres(dump, seeded, in_place=True, tools=tools)
     current, stats = capture_postgres(seeded)
 
     findings = find_restore_leftovers(snap.schema, current)
@@ -129,7 +130,7 @@ def test_risk_c_in_place_clean_restore_leaves_new_objects_and_reupgrade_fails(
 
     # The recommended path: restore into a new database, then the schema equals the snapshot.
     fresh = pg_databases("restored", create=False)
-    restore_postgres(dump, fresh, client=client)
+    restore_postgres(dump, fresh, tools=tools)
     restored, restored_stats = capture_postgres(fresh)
     assert_no_findings(check_schema_restored(snap.schema, restored), "scenario 3 restore")
     assert find_restore_leftovers(snap.schema, restored) == []
@@ -139,22 +140,22 @@ def test_risk_c_in_place_clean_restore_leaves_new_objects_and_reupgrade_fails(
 
 
 def test_restore_to_new_database_refuses_an_existing_one(
-    seeded: PgConnInfo, tmp_path: Path, client: PgClient
+    seeded: PgConnInfo, tmp_path: Path, tools: LocalPgTools
 ) -> None:
     dump = tmp_path / "pre.dump"
-    snapshot_postgres(seeded, dump, client=client)
+    snapshot_postgres(seeded, dump, tools=tools)
     from pytest_jitera.errors import DatastoreError
 
     with pytest.raises(DatastoreError, match="already exists"):
-        restore_postgres(dump, seeded, client=client)
+        restore_postgres(dump, seeded, tools=tools)
 
 
 def test_verify_proves_a_good_snapshot_and_drops_the_scratch_database(
-    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, client: PgClient
+    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, tools: LocalPgTools
 ) -> None:
     dump = tmp_path / "pre.dump"
-    snapshot_postgres(seeded, dump, client=client)
-    result = verify_postgres_snapshot(dump, jitera_test_postgres, client=client)
+    snapshot_postgres(seeded, dump, tools=tools)
+    result = verify_postgres_snapshot(dump, jitera_test_postgres, tools=tools)
     assert_verified(result)
     assert (result.details["tables"], result.details["rows"]) == (4, 2503)
     assert set(result.details["timings"]) == {"sha256", "list", "restore", "capture", "drop"}
@@ -164,13 +165,13 @@ def test_verify_proves_a_good_snapshot_and_drops_the_scratch_database(
 
 
 def test_directory_format_with_parallel_jobs_verifies(
-    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, client: PgClient
+    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, tools: LocalPgTools
 ) -> None:
     dump = tmp_path / "pre.dir"
-    snap = snapshot_postgres(seeded, dump, client=client, fmt="directory", jobs=2)
+    snap = snapshot_postgres(seeded, dump, tools=tools, fmt="directory", jobs=2)
     assert dump.is_dir()
     assert (dump / "toc.dat").exists()
-    assert_verified(verify_postgres_snapshot(dump, jitera_test_postgres, client=client, jobs=2))
+    assert_verified(verify_postgres_snapshot(dump, jitera_test_postgres, tools=tools, jobs=2))
     assert snap.fmt == "directory"
 
 
@@ -193,52 +194,50 @@ def test_damaged_dump_is_unverifiable_never_success(
     seeded: PgConnInfo,
     jitera_test_postgres: PgConnInfo,
     tmp_path: Path,
-    client: PgClient,
+    tools: LocalPgTools,
 ) -> None:
     dump = tmp_path / "pre.dump"
-    snap = snapshot_postgres(seeded, dump, client=client)
+    snap = snapshot_postgres(seeded, dump, tools=tools)
     bad = damaged_copy(dump, f"{how}.dump", how)
 
     # With the manifest: the fingerprint no longer matches.
-    result = verify_postgres_snapshot(bad, jitera_test_postgres, client=client)
+    result = verify_postgres_snapshot(bad, jitera_test_postgres, tools=tools)
     assert result.status is Status.UNVERIFIABLE
     assert not result.ok
     assert "truncated or corrupted" in result.text()
 
     # Even with a manifest written for the damaged file (e.g. a disk that filled up during the
     # dump), pg_restore itself must fail and the result stays unverifiable.
-    from pytest_jitera.datastores.fingerprint import sha256_path
-
-    digest, size = sha256_path(bad)
+    digest, size = sha256_tree(bad)
     lying = dataclasses.replace(snap, path=bad, sha256=digest, dump_bytes=size)
-    deep = verify_postgres_snapshot(bad, jitera_test_postgres, snapshot=lying, client=client)
+    deep = verify_postgres_snapshot(bad, jitera_test_postgres, snapshot=lying, tools=tools)
     assert deep.status is Status.UNVERIFIABLE, deep.text()
     assert not deep.ok
 
 
 def test_dump_without_manifest_is_unverifiable(
-    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, client: PgClient
+    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, tools: LocalPgTools
 ) -> None:
     dump = tmp_path / "pre.dump"
-    snapshot_postgres(seeded, dump, client=client)
+    snapshot_postgres(seeded, dump, tools=tools)
     (tmp_path / "pre.dump.manifest.json").unlink()
-    result = verify_postgres_snapshot(dump, jitera_test_postgres, client=client)
+    result = verify_postgres_snapshot(dump, jitera_test_postgres, tools=tools)
     assert result.status is Status.UNVERIFIABLE
 
 
 def test_changed_restore_is_a_mismatch_not_success(
-    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, client: PgClient
+    seeded: PgConnInfo, jitera_test_postgres: PgConnInfo, tmp_path: Path, tools: LocalPgTools
 ) -> None:
     dump = tmp_path / "pre.dump"
-    snap = snapshot_postgres(seeded, dump, client=client)
+    snap = snapshot_postgres(seeded, dump, tools=tools)
     snap.tables["public.users"]["rows"] = 499
-    result = verify_postgres_snapshot(dump, jitera_test_postgres, snapshot=snap, client=client)
+    result = verify_postgres_snapshot(dump, jitera_test_postgres, snapshot=snap, tools=tools)
     assert result.status is Status.MISMATCH
     assert "table public.users: 500 row(s), expected 499" in result.problems
 
 
 def test_risk_b_rows_written_after_snapshot_with_null_backfilled_columns(
-    seeded: PgConnInfo, tmp_path: Path, client: PgClient
+    seeded: PgConnInfo, tmp_path: Path, tools: LocalPgTools
 ) -> None:
     # Newer release: nullable column plus a data migration that backfilled it, recorded as run.
     run_sql(
@@ -249,7 +248,7 @@ def test_risk_b_rows_written_after_snapshot_with_null_backfilled_columns(
         INSERT INTO data_migrations VALUES ('20240301000001');
     """,
     )
-    snap = snapshot_postgres(seeded, tmp_path / "s.dump", client=client)
+    snap = snapshot_postgres(seeded, tmp_path / "s.dump", tools=tools)
     run_sql(seeded, "INSERT INTO projects (user_id, title) VALUES (1, 'written in the window')")
     spec = [Backfill("projects", ("slug",), "20240301000001")]
     with connected(seeded) as c:
@@ -265,36 +264,34 @@ def test_in_cluster_path_streams_through_kubectl_exec(
     jitera_test_postgres: PgConnInfo,
     pg_databases: Callable[..., PgConnInfo],
     kubectl_shim: tuple[Path, Path],
+    shim_access: ClusterAccess,
     tmp_path: Path,
-    runner_log: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shim, argv_log = kubectl_shim
+    _, argv_log = kubectl_shim
     monkeypatch.delenv("PGPASSWORD", raising=False)
-    pod = KubectlExec(
-        pod="postgres-0", namespace="jitera", kubeconfig=tmp_path / "kubeconfig", kubectl=str(shim)
-    )
-    runner = Runner()
-    client = PgClient(runner, exec_in=pod)
+    tools = PodPgTools(shim_access, "postgres-0", container="postgresql")
     dump = tmp_path / "incluster.dump"
-    snap = snapshot_postgres(seeded, dump, client=client)
+    snap = snapshot_postgres(seeded, dump, tools=tools)
     assert snap.tables["public.projects"]["rows"] == 2000
+    assert set(snap.timings) == {"schema", "dump", "stats", "sha256"}
     fresh = pg_databases("incluster", create=False)
-    restore_postgres(dump, fresh, client=client)
-    schema, stats = capture_postgres(fresh, client=client)
+    restore_postgres(dump, fresh, tools=tools)
+    schema, stats = capture_postgres(fresh, tools=tools)
     assert_schema_equal(snap.schema, dataclasses.replace(schema, database=snap.schema.database))
     assert stats == snap.tables
-    assert_verified(verify_postgres_snapshot(dump, jitera_test_postgres, client=client))
+    assert_verified(verify_postgres_snapshot(dump, jitera_test_postgres, tools=tools))
     logged = argv_log.read_text()
-    assert "exec -i -n jitera postgres-0 -- env" in logged
+    assert "--namespace jitera exec -i postgres-0 -c postgresql -- env" in logged
     assert "pg_restore" in logged
+    assert "DROP DATABASE" in logged  # the scratch database went away through psql in the pod
     assert seeded.password
     assert seeded.password not in logged
     assert diff_schemas(snap.schema, schema).changes == []
 
 
 def test_checksums_survive_restore_for_every_kind_of_column(
-    pg_db: PgConnInfo, pg_databases: Callable[..., PgConnInfo], tmp_path: Path, client: PgClient
+    pg_db: PgConnInfo, pg_databases: Callable[..., PgConnInfo], tmp_path: Path, tools: LocalPgTools
 ) -> None:
     run_sql(
         pg_db,
@@ -314,9 +311,9 @@ def test_checksums_survive_restore_for_every_kind_of_column(
     """,
     )
     dump = tmp_path / "odd.dump"
-    snap = snapshot_postgres(pg_db, dump, client=client)
+    snap = snapshot_postgres(pg_db, dump, tools=tools)
     fresh = pg_databases("odd", create=False)
-    restore_postgres(dump, fresh, client=client)
+    restore_postgres(dump, fresh, tools=tools)
     _, stats = capture_postgres(fresh)
     assert stats == snap.tables
     run_sql(fresh, "UPDATE odd SET m = 'ok' WHERE id = 17")

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.datastores import (
-    KubectlExec,
+    LocalPgTools,
     MongoTarget,
-    PgClient,
     PgConnInfo,
+    PodPgTools,
     find_restore_leftovers,
     findings_to_json,
     snapshot_mongo,
@@ -52,7 +53,7 @@ def test_unreachable_postgres_names_host_and_port_not_password(
     with pytest.raises(DatastoreError) as direct:
         connect(conn)
     with pytest.raises(JiteraError) as via_snapshot:
-        snapshot_postgres(conn, tmp_path / "x.dump", client=PgClient(Runner(echo=True, log=log)))
+        snapshot_postgres(conn, tmp_path / "x.dump", tools=LocalPgTools(Runner(echo=True, log=log)))
     for exc in (direct.value, via_snapshot.value):
         assert f"127.0.0.1:{port}" in str(exc)
         assert exc.hint
@@ -73,14 +74,15 @@ def test_failing_pg_dump_with_known_password_leaks_nowhere(
     wrong = PgConnInfo(
         jitera_test_postgres.host, jitera_test_postgres.port, "postgres", jitera_test_postgres.user, PW
     )
-    client = PgClient(runner)
+    local = LocalPgTools(runner)
     with pytest.raises(DatastoreError) as dump_err:
-        client.pg_dump(wrong, tmp_path / "x.dump")
+        local.pg_dump(wrong, tmp_path / "x.dump")
     # Through a (fake) kubectl exec as well: the password rides on stdin there.
     shim = tmp_path / "kubectl"
     shim.write_text('#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done; shift; exec "$@"\n')
     shim.chmod(0o755)
-    pod = PgClient(runner, exec_in=KubectlExec(pod="pg-0", kubectl=str(shim)))
+    access = ClusterAccess(tmp_path / "kubeconfig", "jitera", runner, kubectl_bin=str(shim))
+    pod = PodPgTools(access, "pg-0")
     with pytest.raises(DatastoreError) as pod_err:
         pod.pg_dump(wrong, tmp_path / "y.dump")
     assert "password authentication failed" in str(pod_err.value)

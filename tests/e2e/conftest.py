@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def namespace(kind_cluster: KindCluster) -> Iterator[str]:
     """A fresh namespace per test, deleted afterwards (without waiting for it)."""
-    name = f"e2e-{uuid.uuid4().hex[:6]}"
-    kind_cluster.kubectl_run("create", "namespace", name)
-    yield name
-    kind_cluster.kubectl_run("delete", "namespace", name, "--wait=false", check=False)
+    access = kind_cluster.access(f"e2e-{uuid.uuid4().hex[:6]}")
+    access.ensure_namespace()
+    yield access.namespace
+    access.delete_namespace(wait=False)

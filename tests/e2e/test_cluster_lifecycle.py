@@ -16,7 +16,7 @@ from pytest_jitera.bootstrap import IMAGES
 from pytest_jitera.cluster.kind import KIND_CLUSTER_LABEL, KindCluster, cluster_name, new_run_id
 from pytest_jitera.cluster.tools import Toolset
 from pytest_jitera.fixtures._keys import jitera_config
-from pytest_jitera.runner import Runner
+from pytest_jitera.runner import session_runner
 
 KIND_CONFIG = Path(__file__).resolve().parents[2] / "kind-config" / "cluster.yaml"
 
@@ -27,7 +27,7 @@ def test_create_ready_delete_leaves_nothing(
     cfg = jitera_config(request.config)
     if cfg.kubeconfig is not None:
         pytest.skip("--jitera-kubeconfig given: this run creates no cluster")
-    runner = Runner()
+    runner = session_runner()
     docker = jitera_tools["docker"]
     image = cfg.kind_image or IMAGES.node
     name = cluster_name(new_run_id(), suffix="life")
@@ -37,10 +37,9 @@ def test_create_ready_delete_leaves_nothing(
                      kubectl=jitera_tools["kubectl"], docker=docker, image=image,
                      config=KIND_CONFIG, env=jitera_tools.env()) as cluster:
         ready = time.monotonic() - started
-        nodes = cluster.kubectl_run("get", "nodes", "-o", "name").split()
-        assert nodes == [f"node/{name}-control-plane"]
-        version = cluster.kubectl_run("version", "-o", "json")
-        assert '"gitVersion": "v1.34' in version or cfg.kind_image
+        kubectl = cluster.access().kubectl
+        assert kubectl.node_names() == [f"{name}-control-plane"]
+        assert kubectl.server_version().startswith("v1.34") or cfg.kind_image
     print(f"cluster {name}: created and Ready in {ready:.0f}s "
           f"(kind create {cluster.creation_seconds or 0:.0f}s)")
     left = runner.run([docker, "ps", "-aq", "--filter", f"label={KIND_CLUSTER_LABEL}={name}"])

@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from pytest_jitera.cluster.tools import Toolset
-from pytest_jitera.runner import Runner
+from pytest_jitera.runner import session_runner
+from pytest_jitera.waiting import Observation, wait_for
 
 INNER_TEST = '''
 import json, os, time
@@ -35,12 +35,15 @@ def test_sigint_during_suite_deletes_cluster(jitera_tools: Toolset, tmp_path: Pa
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 600
-        while not marker.exists():
-            assert proc.poll() is None, (tmp_path / "inner.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the inner run never got a cluster"
-            time.sleep(2)
-        name = json.loads(marker.read_text())["name"]
+
+        def probe() -> Observation[str]:
+            if marker.exists():
+                return Observation.ready(json.loads(marker.read_text())["name"], "cluster up")
+            if proc.poll() is not None:
+                return Observation.hopeless((tmp_path / "inner.log").read_text()[-3000:])
+            return Observation.pending("inner run has no cluster yet")
+
+        name = wait_for("inner run's cluster", probe, timeout=600, interval=2)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=300)
     finally:
@@ -49,9 +52,10 @@ def test_sigint_during_suite_deletes_cluster(jitera_tools: Toolset, tmp_path: Pa
         log.close()
     output = (tmp_path / "inner.log").read_text()
     assert "KeyboardInterrupt" in output or "Interrupted" in output, output[-3000:]
-    containers = Runner().run(
+    containers = session_runner().run(
         [jitera_tools["docker"], "ps", "-a", "--filter", f"name={name}-", "--format", "{{.Names}}"]
     ).stdout.split()
     assert containers == [], f"cluster {name} survived the interrupt: {containers}\n{output[-3000:]}"
-    clusters = Runner().run([jitera_tools["kind"], "get", "clusters"], env=jitera_tools.env()).stdout.split()
+    kind = jitera_tools["kind"]
+    clusters = session_runner().run([kind, "get", "clusters"], env=jitera_tools.env()).stdout.split()
     assert name not in clusters

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.cluster.kind import KindCluster
-from pytest_jitera.cluster.tools import Toolset
-from pytest_jitera.runner import RunError, Runner
+from pytest_jitera.cluster.kubectl import Kubectl
+from pytest_jitera.runner import RunError
 
 CHARTS = Path(__file__).parent / "charts"
 
@@ -86,34 +86,27 @@ spec:
 """
 
 
-def apply(cluster: KindCluster, manifest: str) -> None:
-    cluster.kubectl_run("apply", "-f", "-", input=manifest)
-
-
-def run_job(cluster: KindCluster, ns: str, name: str, image: str, script: str) -> str:
-    apply(cluster, JOB.format(name=name, ns=ns, image=image, script=json.dumps(script)))
-    cluster.kubectl_run("wait", "-n", ns, "--for=condition=complete", f"job/{name}",
-                        "--timeout=180s", timeout=200)
-    return cluster.kubectl_run("logs", "-n", ns, f"job/{name}")
+def run_job(kubectl: Kubectl, name: str, image: str, script: str) -> str:
+    kubectl.apply(JOB.format(name=name, ns=kubectl.namespace, image=image, script=json.dumps(script)))
+    kubectl.wait_condition(f"job/{name}", "condition=complete", timeout=180)
+    return kubectl.logs(f"job/{name}")
 
 
 def test_deployment_becomes_ready(kind_cluster: KindCluster, kind_toolbox_image: str,
                                   namespace: str) -> None:
-    apply(kind_cluster, WEB.format(ns=namespace, image=kind_toolbox_image))
-    kind_cluster.kubectl_run("rollout", "status", "-n", namespace, "deployment/web",
-                             "--timeout=180s", timeout=200)
-    ready = kind_cluster.kubectl_run("get", "deployment", "web", "-n", namespace,
-                                     "-o", "jsonpath={.status.readyReplicas}")
-    assert ready == "1"
+    kubectl = kind_cluster.access(namespace).kubectl
+    kubectl.apply(WEB.format(ns=namespace, image=kind_toolbox_image))
+    kubectl.rollout_status("web", timeout=180)
+    assert kubectl.field("deployment/web", "{.status.readyReplicas}") == "1"
 
 
 def test_service_answers_by_cluster_dns_name(kind_cluster: KindCluster,
                                              kind_toolbox_image: str, namespace: str) -> None:
-    apply(kind_cluster, WEB.format(ns=namespace, image=kind_toolbox_image))
-    kind_cluster.kubectl_run("rollout", "status", "-n", namespace, "deployment/web",
-                             "--timeout=180s", timeout=200)
+    kubectl = kind_cluster.access(namespace).kubectl
+    kubectl.apply(WEB.format(ns=namespace, image=kind_toolbox_image))
+    kubectl.rollout_status("web", timeout=180)
     url = f"http://web.{namespace}.svc.cluster.local/"
-    out = run_job(kind_cluster, namespace, "client", kind_toolbox_image,
+    out = run_job(kubectl, "client", kind_toolbox_image,
                   f"for i in $(seq 30); do timeout 5 busybox wget -q -O- {url} && exit 0; "
                   "sleep 2; done; exit 1")
     assert "hello-from-web" in out
@@ -122,90 +115,68 @@ def test_service_answers_by_cluster_dns_name(kind_cluster: KindCluster,
 def test_pvc_binds_and_data_survives_pod_restart(kind_cluster: KindCluster,
                                                  kind_toolbox_image: str,
                                                  namespace: str) -> None:
-    apply(kind_cluster, PVC.format(ns=namespace))
-    apply(kind_cluster, POD_WITH_PVC.format(
+    kubectl = kind_cluster.access(namespace).kubectl
+    kubectl.apply(PVC.format(ns=namespace))
+    kubectl.apply(POD_WITH_PVC.format(
         name="writer", ns=namespace, image=kind_toolbox_image,
         script=json.dumps("echo persisted-$(date +%s) > /data/proof && cat /data/proof")))
-    kind_cluster.kubectl_run("wait", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded",
-                             "pod/writer", "--timeout=180s", timeout=200)
-    written = kind_cluster.kubectl_run("logs", "-n", namespace, "pod/writer").strip()
-    phase = kind_cluster.kubectl_run("get", "pvc", "data", "-n", namespace,
-                                     "-o", "jsonpath={.status.phase}")
-    assert phase == "Bound"
-    kind_cluster.kubectl_run("delete", "pod", "writer", "-n", namespace, "--wait=true")
-    apply(kind_cluster, POD_WITH_PVC.format(
+    kubectl.wait_condition("pod/writer", "jsonpath={.status.phase}=Succeeded", timeout=180)
+    written = kubectl.logs("pod/writer").strip()
+    assert kubectl.field("pvc/data", "{.status.phase}") == "Bound"
+    kubectl.delete("pod/writer")
+    kubectl.apply(POD_WITH_PVC.format(
         name="reader", ns=namespace, image=kind_toolbox_image,
         script=json.dumps("cat /data/proof")))
-    kind_cluster.kubectl_run("wait", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded",
-                             "pod/reader", "--timeout=180s", timeout=200)
-    read = kind_cluster.kubectl_run("logs", "-n", namespace, "pod/reader").strip()
+    kubectl.wait_condition("pod/reader", "jsonpath={.status.phase}=Succeeded", timeout=180)
+    read = kubectl.logs("pod/reader").strip()
     assert written.startswith("persisted-")
     assert read == written
 
 
 def test_job_completes(kind_cluster: KindCluster, kind_toolbox_image: str,
                        namespace: str) -> None:
-    out = run_job(kind_cluster, namespace, "once", kind_toolbox_image, "echo job-finished")
+    out = run_job(kind_cluster.access(namespace).kubectl, "once", kind_toolbox_image, "echo job-finished")
     assert out.strip() == "job-finished"
 
 
-class Helm:
-    """helm against the test cluster only (explicit kubeconfig and namespace)."""
-
-    def __init__(self, tools: Toolset, cluster: KindCluster, namespace: str) -> None:
-        self.argv = [tools["helm"], "--kubeconfig", str(cluster.kubeconfig), "-n", namespace]
-        self.env = tools.env()
-        self.runner = Runner()
-
-    def __call__(self, *args: str, check: bool = True) -> str:
-        got = self.runner.run([*self.argv, *args], env=self.env, check=check, timeout=600)
-        return got.stdout + got.stderr
-
-    def history(self, release: str) -> list[dict[str, object]]:
-        data: list[dict[str, object]] = json.loads(self("history", release, "-o", "json"))
-        return data
-
-
 def test_helm_install_upgrade_rollback_and_failed_hook(
-    kind_cluster: KindCluster, kind_toolbox_image: str, jitera_tools: Toolset, namespace: str
+    kind_cluster: KindCluster, kind_toolbox_image: str, namespace: str
 ) -> None:
-    helm = Helm(jitera_tools, kind_cluster, namespace)
-    chart = str(CHARTS / "smoke")
-    image = f"image={kind_toolbox_image}"
+    access = kind_cluster.access(namespace)
+    helm, kubectl = access.helm, access.kubectl
+    chart = CHARTS / "smoke"
     rel = "smoke"
 
+    def values(message: str, **more: str) -> dict[str, str]:
+        return {"image": kind_toolbox_image, "message": message, **more}
+
     def message() -> str:
-        return kind_cluster.kubectl_run("get", "configmap", f"{rel}-message", "-n", namespace,
-                                        "-o", "jsonpath={.data.message}")
+        return kubectl.field(f"configmap/{rel}-message", "{.data.message}")
 
-    helm("install", rel, chart, "--set", image, "--set", "message=one", "--wait",
-         "--timeout", "3m")
+    helm.install(rel, chart, set_values=values("one"), timeout="3m", wait=True)
     assert message() == "one"
-    hook_logs = kind_cluster.kubectl_run("logs", "-n", namespace, f"job/{rel}-hook-1")
-    assert "hook for revision 1" in hook_logs
+    assert "hook for revision 1" in kubectl.logs(f"job/{rel}-hook-1")
 
-    helm("upgrade", rel, chart, "--set", image, "--set", "message=two", "--wait",
-         "--timeout", "3m")
+    helm.upgrade(rel, chart, set_values=values("two"), timeout="3m", wait=True)
     assert message() == "two"
-    assert "hook for revision 2" in kind_cluster.kubectl_run("logs", "-n", namespace,
-                                                             f"job/{rel}-hook-2")
+    assert "hook for revision 2" in kubectl.logs(f"job/{rel}-hook-2")
 
-    helm("rollback", rel, "1", "--wait", "--timeout", "3m")
+    helm.rollback(rel, 1, timeout="3m", wait=True)
     assert message() == "one"
     history = helm.history(rel)
-    assert [h["revision"] for h in history] == [1, 2, 3]
-    assert history[-1]["status"] == "deployed"
-    assert "Rollback to 1" in str(history[-1]["description"])
+    assert [h.revision for h in history] == [1, 2, 3]
+    assert history[-1].status == "deployed"
+    assert "Rollback to 1" in history[-1].description
 
     # A failing post-upgrade hook: --atomic (helm 3's --rollback-on-failure) must roll back.
     started = time.monotonic()
     with pytest.raises(RunError) as failed:
-        helm("upgrade", rel, chart, "--set", image, "--set", "message=three",
-             "--set", "hook.exitCode=3", "--atomic", "--wait", "--timeout", "2m")
+        helm.upgrade(rel, chart, set_values=values("three", **{"hook.exitCode": "3"}), timeout="2m",
+                     atomic=True, wait=True)
     assert "hook" in failed.value.output.lower() or "failed" in failed.value.output.lower()
     history = helm.history(rel)
-    statuses = [(h["revision"], h["status"]) for h in history]
+    statuses = [(h.revision, h.status) for h in history]
     assert statuses[-2:] == [(4, "failed"), (5, "deployed")], statuses
-    assert "Rollback to 3" in str(history[-1]["description"])
+    assert "Rollback to 3" in history[-1].description
     assert message() == "one"
     print(f"atomic upgrade with failing hook rolled back in {time.monotonic() - started:.0f}s")

@@ -7,7 +7,6 @@ them on a throwaway Docker network, without Kubernetes.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +14,7 @@ import pytest
 
 from pytest_jitera.reference.build import DATASTORE_IMAGES, build_datastore_images, build_reference
 from pytest_jitera.runner import RunError, Runner
+from pytest_jitera.waiting import Observation, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -50,14 +50,12 @@ def network(docker: Runner) -> Iterator[str]:
 
 
 def _wait_for_postgres(docker: Runner, container: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        probe = ["docker", "exec", container, "pg_isready", "-h", "127.0.0.1", "-U", "jitera"]
-        if docker.run(probe, check=False).returncode == 0:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{container} did not accept connections within 60s")
-        time.sleep(1)
+    def probe() -> Observation[None]:
+        argv = ["docker", "exec", container, "pg_isready", "-h", "127.0.0.1", "-U", "jitera"]
+        ok = docker.run(argv, check=False).returncode == 0
+        return Observation.ready(None) if ok else Observation.pending("not accepting connections")
+
+    wait_for(f"{container} PostgreSQL", probe, timeout=60, interval=1)
 
 
 def test_hook_migrates_and_ultron_gates_on_the_schema(docker: Runner, network: str) -> None:

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import psycopg
 import pytest
 
 from pytest_jitera.reference import REFERENCE_ROOT
+from pytest_jitera.waiting import Observation, wait_for
 
 from ._support import query, scratch_database
 
@@ -55,18 +55,16 @@ def fake_automation(status: int) -> Iterator[str]:
 
 
 def _get(url: str) -> int:
-    deadline = time.monotonic() + 15
-    while True:
+    def probe() -> Observation[int]:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                code: int = response.status
-                return code
+                return Observation.ready(int(response.status))
         except urllib.error.HTTPError as exc:
-            return exc.code
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            return Observation.ready(exc.code)
+        except OSError as exc:
+            return Observation.pending(f"no answer ({exc})")
+
+    return wait_for(f"GET {url}", probe, timeout=15, interval=0.2)
 
 
 @pytest.mark.parametrize(("automation_status", "studio_status"), [(200, 200), (503, 503)])

@@ -1,99 +1,115 @@
-"""The reference series on a real kind cluster: every upgrade, Risk A, and a failing hook."""
+"""The reference series on a real kind cluster: every upgrade, Risk A, and a failing hook.
+
+The tests only sequence runbook steps and assert on what they return.
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from pytest_jitera.charts.chart import Chart
 from pytest_jitera.reference import EXPECTED_MANIFEST
 from pytest_jitera.reference.build import BuildResult
-from pytest_jitera.runbook.steps import crash_looping, rollback_helm_only, watch_migration_hook
+from pytest_jitera.runbook.after_upgrade import (
+    component_logs,
+    migrations_applied,
+    smoke_test_studio,
+    wait_for_answer,
+)
+from pytest_jitera.runbook.before_upgrade import capture_release_state
+from pytest_jitera.runbook.context import Rehearsal
+from pytest_jitera.runbook.rollback import rollback_helm_only
+from pytest_jitera.runbook.upgrade import (
+    crash_looping_or_unready,
+    install_release,
+    migration_hook_state,
+    upgrade_one_hop,
+    wait_for_rollout,
+    watch_for_crash_loop,
+    watch_migration_hook,
+)
 
-from .conftest import RELEASE, Deployment, release_order
+from .conftest import release_order
 
 pytestmark = pytest.mark.e2e
 
 EXPECTED = yaml.safe_load(Path(EXPECTED_MANIFEST).read_text())
+HELM_TIMEOUT = "10m"
 
 
-def _check_release(dep: Deployment, version: str) -> None:
-    watch_migration_hook(dep.kubectl, f"{RELEASE}-migrate", timeout=600)
+def _check_release(r: Rehearsal, version: str) -> None:
+    """Hook Complete, migration tables as the release ships them, Studio answering 200."""
+    watch_migration_hook(r, timeout=600)
     want = EXPECTED["releases"][version]
-    assert dep.applied("schema_migrations") == want["schema_migrations"], f"{version}: schema_migrations"
-    assert dep.applied("data_migrations") == want["data_migrations"], f"{version}: data_migrations"
-    for component in ("automation", "studio"):
-        dep.kubectl.run(
-            "rollout", "status", f"deployment/{RELEASE}-{component}", "--timeout=600s", timeout=660
-        )
-    deadline = time.monotonic() + 180
-    while True:
-        status, body = dep.http_get("studio", "/", 8080)
-        if status == 200 or time.monotonic() > deadline:
-            break
-        time.sleep(5)
-    assert status == 200, f"{version}: studio answered {status}: {body[:500]}"
+    applied = migrations_applied(r)
+    assert applied.schema == want["schema_migrations"], f"{version}: schema_migrations"
+    assert applied.data == want["data_migrations"], f"{version}: data_migrations"
+    wait_for_rollout(r, ("automation", "studio"), timeout=600)
+    answer = smoke_test_studio(r, timeout=180)
+    assert answer.status == 200, f"{version}: studio answered {answer.status}: {answer.body[:500]}"
 
 
 def test_install_and_upgrade_through_every_release(
-    deployment: Deployment, reference_series: BuildResult
+    deployment: Rehearsal, reference_series: BuildResult, reference_chart: Callable[[str], Chart]
 ) -> None:
     versions = release_order(reference_series)
-    deployment.install(versions[0])
+    install_release(deployment, reference_chart(versions[0]), timeout=HELM_TIMEOUT)
     _check_release(deployment, versions[0])
     for version in versions[1:]:
-        deployment.upgrade(version)
+        upgrade_one_hop(deployment, reference_chart(version), timeout=HELM_TIMEOUT)
         _check_release(deployment, version)
-    history = deployment.helm.history(RELEASE)
+    history = deployment.helm.history(deployment.release)
     assert [h.app_version for h in history] == versions
     assert all(h.status in ("superseded", "deployed") for h in history)
 
 
-def test_helm_rollback_alone_after_v24_07_01_breaks_user_facing_endpoint(deployment: Deployment) -> None:
+def test_helm_rollback_alone_after_v24_07_01_breaks_user_facing_endpoint(
+    deployment: Rehearsal, reference_chart: Callable[[str], Chart]
+) -> None:
     """Risk A is real: the old code reads a column the new migrations dropped."""
-    deployment.install("v24.06.01")
+    install_release(deployment, reference_chart("v24.06.01"), timeout=HELM_TIMEOUT)
     _check_release(deployment, "v24.06.01")
-    before = deployment.helm.history(RELEASE)[-1].revision
-    deployment.upgrade("v24.07.01")
+    before = capture_release_state(deployment)
+    upgrade_one_hop(deployment, reference_chart("v24.07.01"), timeout=HELM_TIMEOUT)
     _check_release(deployment, "v24.07.01")
-    rollback_helm_only(deployment.helm, RELEASE, before)
-    deployment.kubectl.run(
-        "rollout", "status", f"deployment/{RELEASE}-automation", "--timeout=600s", timeout=660
+    rollback_helm_only(deployment, before.revision)
+    wait_for_rollout(deployment, ("automation",), timeout=600)
+    # The Service may still route to a terminating pod for a moment: wait for a real answer.
+    answer = wait_for_answer(
+        deployment,
+        "automation",
+        "/api/projects",
+        until=lambda a: a.status != 0,
+        what="automation answers with any HTTP status",
     )
-    deadline = time.monotonic() + 180
-    while True:  # the Service may still route to a terminating pod for a moment
-        status, body = deployment.http_get("automation", "/api/projects", 3000)
-        if status != 0 or time.monotonic() > deadline:
-            break
-        time.sleep(5)
-    logs = deployment.kubectl.run(
-        "logs", "-l", f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=automation",
-        "--tail=400", "--prefix", check=False,
-    ).stdout
-    assert status == 500, f"expected the old code to fail on the new schema, got {status}: {body}"
-    assert "PG::UndefinedColumn" in body + logs or "PG::UndefinedTable" in body + logs, (body, logs[-2000:])
+    logs = component_logs(deployment, "automation")
+    assert answer.status == 500, f"expected the old code to fail on the new schema, got {answer.summary}"
+    evidence = answer.body + logs
+    assert "PG::UndefinedColumn" in evidence or "PG::UndefinedTable" in evidence, (answer.body, logs[-2000:])
 
 
-def test_failing_hook_leaves_services_crash_looping_or_unready(deployment: Deployment) -> None:
+def test_failing_hook_leaves_services_crash_looping_or_unready(
+    deployment: Rehearsal, reference_chart: Callable[[str], Chart]
+) -> None:
     """With the hook-failure switch, the upgrade fails and the schema stays behind."""
-    deployment.install("v24.05.01")
+    install_release(deployment, reference_chart("v24.05.01"), timeout=HELM_TIMEOUT)
     _check_release(deployment, "v24.05.01")
-    code = deployment.upgrade("v24.06.01", {"faults.hookFails": "true"}, check=False)
-    assert code != 0, "helm upgrade should fail when the migration hook fails"
-    job = deployment.kubectl.job(f"{RELEASE}-migrate")
+    outcome = upgrade_one_hop(
+        deployment,
+        reference_chart("v24.06.01"),
+        set_values={"faults.hookFails": "true"},
+        timeout=HELM_TIMEOUT,
+        check=False,
+    )
+    assert not outcome.succeeded, "helm upgrade should fail when the migration hook fails"
+    job = migration_hook_state(deployment)
     assert job is not None
     assert not job.complete
-    deadline = time.monotonic() + 300
-    while True:
-        broken = crash_looping(deployment.kubectl, ["ultron"])
-        ultron = deployment.kubectl.pods(
-            f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=ultron"
-        )
-        if broken or (ultron and not any(p.ready for p in ultron) and any(p.restarts for p in ultron)):
-            break
-        assert time.monotonic() < deadline, f"ultron neither crash-loops nor stays unready: {ultron}"
-        time.sleep(5)
+    ultron = watch_for_crash_loop(deployment, "ultron", timeout=300)
+    assert crash_looping_or_unready(ultron), f"ultron neither crash-loops nor stays unready: {ultron}"
     want = EXPECTED["releases"]["v24.05.01"]["schema_migrations"]
-    assert deployment.applied("schema_migrations") == want, "no v24.06.01 migration may have run"
+    assert migrations_applied(deployment).schema == want, "no v24.06.01 migration may have run"

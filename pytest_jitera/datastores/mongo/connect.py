@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -42,6 +42,32 @@ class MongoTarget:
     def with_db(self, database: str) -> MongoTarget:
         """Same server, another database."""
         return MongoTarget(self.uri, database)
+
+    def port(self) -> int:
+        """The port of the first host (27017 when the URI names none)."""
+        first = self.hosts().split(",")[0]
+        _, colon, port = first.rpartition(":")
+        return int(port) if colon and port.isdigit() else 27017
+
+    def through_port(self, port: int) -> MongoTarget:
+        """The same login through a port-forward: hosts replaced by ``127.0.0.1:port``.
+
+        ``directConnection=true`` stops the driver from following the replica set's member
+        names, which resolve only inside the cluster.
+        """
+        parts = urlsplit(self.uri)
+        if parts.scheme != "mongodb":
+            raise DatastoreError(
+                f"cannot reach {self.describe()} through a port-forward: not a mongodb:// URI",
+                hint="a mongodb+srv:// URI names an external service; reach it directly",
+            )
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = (userinfo + "@" if userinfo else "") + f"127.0.0.1:{port}"
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "directConnection"]
+        query.append(("directConnection", "true"))
+        return MongoTarget(
+            urlunsplit(("mongodb", netloc, parts.path or "/", urlencode(query), "")), self.database
+        )
 
 
 @contextmanager

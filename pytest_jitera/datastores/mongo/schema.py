@@ -18,13 +18,12 @@ from bson.raw_bson import RawBSONDocument
 from pymongo.database import Database
 
 from pytest_jitera.datastores.schema import SchemaSnapshot
+from pytest_jitera.datastores.snapshot import Stats
 
 RAW = CodecOptions(document_class=RawBSONDocument)
 BATCH = 1000
 INDEX_KEYS = ("key", "unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
 _VALIDATION = ("validator", "validationLevel", "validationAction")
-
-Stats = dict[str, dict[str, Any]]
 
 
 def capture_mongo_schema(db: Database[Any]) -> SchemaSnapshot:
@@ -64,6 +63,15 @@ def capture_mongo_stats(db: Database[Any]) -> Stats:
             total += int.from_bytes(hashlib.sha256(doc.raw).digest()[:8], "big")
         out[name] = {"rows": count, "checksum": str(total % (1 << 64))}
     return out
+
+
+def server_info(db: Database[Any]) -> dict[str, Any]:
+    """Server version and data size of one database, recorded with every snapshot."""
+    stats = db.command("dbStats")
+    return {
+        "server_version": str(db.client.server_info().get("version", "")),
+        "size_bytes": int(stats.get("dataSize", 0)),
+    }
 
 
 def _plain(value: Any) -> Any:

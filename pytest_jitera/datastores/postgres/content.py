@@ -12,16 +12,15 @@ the same instant as the ``pg_dump --snapshot`` taken alongside them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from pytest_jitera.datastores.connection import PgConnInfo
 from pytest_jitera.datastores.postgres.connect import QueryJson, connect, psycopg_query
-
-Stats = dict[str, dict[str, Any]]
-"""``schema.table -> {"rows": int, "checksum": str}``."""
+from pytest_jitera.datastores.snapshot import Stats
+from pytest_jitera.waiting import Progress
 
 _PORTABLE_HASH = (
     "t.typtype = 'b' AND t.typcategory <> 'A' AND t.typname NOT LIKE 'reg%' "
@@ -98,9 +97,12 @@ def capture_stats_parallel(
     *,
     snapshot_id: str | None = None,
     workers: int = 2,
-    on_table: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Stats:
-    """Stats over ``workers`` connections, largest tables first, optionally in a snapshot."""
+    """Stats over ``workers`` connections, largest tables first, optionally in a snapshot.
+
+    ``progress`` hears one line per table as it is done (it is called from worker threads).
+    """
     c = connect(conn)
     try:
         tables = list_tables(psycopg_query(c))
@@ -121,16 +123,16 @@ def capture_stats_parallel(
             wc.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             if snapshot_id:
                 wc.execute("SET TRANSACTION SNAPSHOT '" + snapshot_id.replace("'", "") + "'")
-            while True:
+            while queue:
                 try:
                     name, (quoted, expr) = queue.pop(0)
-                except IndexError:
+                except IndexError:  # another worker took the last table
                     return
                 row = wc.execute(table_stats_sql(quoted, expr).encode()).fetchone()
                 assert row is not None
                 results[name] = dict(row[0])
-                if on_table:
-                    on_table(name)
+                if progress:
+                    progress(f"checksummed {name} ({results[name]['rows']} rows)")
         finally:
             wc.rollback()
             wc.close()
@@ -140,19 +142,3 @@ def capture_stats_parallel(
         for fut in [pool.submit(worker) for _ in range(n)]:
             fut.result()
     return dict(sorted(results.items()))
-
-
-def diff_stats(expected: Stats, actual: Stats) -> list[str]:
-    """Human-readable lines, one per table whose rows or checksum differ."""
-    out = []
-    for name in sorted(set(expected) | set(actual)):
-        e, a = expected.get(name), actual.get(name)
-        if e is None:
-            out.append(f"table {name}: not in the snapshot but has {a and a['rows']} row(s)")
-        elif a is None:
-            out.append(f"table {name}: missing ({e['rows']} row(s) expected)")
-        elif e["rows"] != a["rows"]:
-            out.append(f"table {name}: {a['rows']} row(s), expected {e['rows']}")
-        elif str(e["checksum"]) != str(a["checksum"]):
-            out.append(f"table {name}: same row count ({e['rows']}) but content checksum differs")
-    return out

@@ -1,128 +1,37 @@
 """PostgreSQL snapshots that are proven restorable, and the two restore paths of the runbook.
 
-Why a manifest next to every dump: "we have a backup" is only worth something if a later step
-can prove the file is the one taken (sha256), that it restores (into a scratch database) and
-that what comes back is what was there (schema snapshot plus per-table row counts and
-checksums, all taken inside the same exported snapshot as the dump). Restores go to a *new*
+The manifest and the verification flow are :mod:`pytest_jitera.datastores.snapshot`'s; this
+module supplies the PostgreSQL parts (:class:`PgSnapshotAdapter`): pg_dump with per-table row
+counts and checksums taken inside the same exported snapshot, ``pg_restore --list`` as the
+server-free archive check, a scratch database per verification. Restores go to a *new*
 database by default, the runbook's recommended path; in-place ``--clean`` restore exists to
-rehearse the alternative and to expose what it leaves behind (Risk C).
+rehearse the alternative and to expose what it leaves behind (Risk C). Every function takes a
+:class:`~pytest_jitera.datastores.postgres.client.PgTools`: local tools by default,
+:class:`~pytest_jitera.datastores.postgres.client.PodPgTools` for a database in a pod.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import secrets as _secrets
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pytest_jitera.datastores.connection import PgConnInfo
-from pytest_jitera.datastores.diff import diff_schemas
-from pytest_jitera.datastores.fingerprint import sha256_path
-from pytest_jitera.datastores.postgres.client import PgClient
-from pytest_jitera.datastores.postgres.connect import (
-    QueryJson,
-    connected,
-    create_database,
-    drop_database,
-    execute,
-    psycopg_query,
-)
-from pytest_jitera.datastores.postgres.content import (
-    Stats,
-    capture_stats,
-    capture_stats_parallel,
-    diff_stats,
-    exported_snapshot,
-)
-from pytest_jitera.datastores.postgres.schema import capture_pg_schema, server_info
+from pytest_jitera.datastores.postgres.client import LocalPgTools, PgTools
+from pytest_jitera.datastores.postgres.connect import create_database
 from pytest_jitera.datastores.schema import SchemaSnapshot
-from pytest_jitera.datastores.verdict import Status, Verification
+from pytest_jitera.datastores.snapshot import (
+    Capture,
+    Snapshot,
+    Stats,
+    take_snapshot,
+    verify_snapshot,
+)
+from pytest_jitera.datastores.verdict import Verification
 from pytest_jitera.errors import DatastoreError, JiteraError
-from pytest_jitera.runner import Runner
 
-MANIFEST_SUFFIX = ".manifest.json"
 _SAFE_DB = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-@dataclass
-class PgSnapshot:
-    """A dump on disk plus everything needed to prove a restore of it is faithful."""
-
-    path: Path
-    fmt: str
-    database: str
-    source: str
-    server_version: str
-    size_bytes: int
-    taken_at: str
-    seconds: float
-    sha256: str
-    dump_bytes: int
-    tables: Stats
-    schema: SchemaSnapshot
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def manifest_path(self) -> Path:
-        """``<dump>.manifest.json``, next to the dump."""
-        return manifest_path(self.path)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly manifest (no credentials: ``source`` is ``user@host:port/db``)."""
-        return {
-            "path": str(self.path),
-            "format": self.fmt,
-            "database": self.database,
-            "source": self.source,
-            "server_version": self.server_version,
-            "size_bytes": self.size_bytes,
-            "taken_at": self.taken_at,
-            "seconds": round(self.seconds, 3),
-            "sha256": self.sha256,
-            "dump_bytes": self.dump_bytes,
-            "timings": {k: round(v, 3) for k, v in self.timings.items()},
-            "tables": self.tables,
-            "schema": self.schema.to_dict(),
-        }
-
-    def save(self) -> Path:
-        """Write the manifest; returns its path."""
-        self.manifest_path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
-        return self.manifest_path
-
-    @classmethod
-    def load(cls, dump: Path) -> PgSnapshot:
-        """Read the manifest written for ``dump``."""
-        mpath = manifest_path(dump)
-        try:
-            data = json.loads(mpath.read_text())
-        except (OSError, ValueError) as exc:
-            raise DatastoreError(
-                f"no readable snapshot manifest at {mpath}: {exc}",
-                hint="verify against a live source with verify_postgres_dump(..., source=...)",
-            ) from None
-        return cls(
-            path=dump,
-            fmt=data["format"],
-            database=data["database"],
-            source=data["source"],
-            server_version=data["server_version"],
-            size_bytes=int(data["size_bytes"]),
-            taken_at=data["taken_at"],
-            seconds=float(data["seconds"]),
-            sha256=data["sha256"],
-            dump_bytes=int(data["dump_bytes"]),
-            tables=data["tables"],
-            schema=SchemaSnapshot.from_dict(data["schema"]),
-            timings=dict(data.get("timings", {})),
-        )
 
 
 @dataclass(frozen=True)
@@ -135,47 +44,8 @@ class RestoreResult:
     warnings: str = ""
 
 
-def manifest_path(dump: Path) -> Path:
-    """Where the manifest of ``dump`` lives."""
-    return dump.with_name(dump.name + MANIFEST_SUFFIX)
-
-
-def _client(client: PgClient | None) -> PgClient:
-    return client if client is not None else PgClient(Runner())
-
-
-@contextmanager
-def _query(client: PgClient, conn: PgConnInfo) -> Iterator[QueryJson]:
-    """Use psycopg when the server is reachable from here, psql in the pod otherwise."""
-    if client.exec_in is None:
-        with connected(conn) as c:
-            yield psycopg_query(c)
-    else:
-        yield lambda sql: client.query_json(conn, sql)
-
-
-def _execute(client: PgClient, conn: PgConnInfo, statement: str) -> None:
-    if client.exec_in is None:
-        execute(conn, statement)
-    else:
-        client.run(
-            conn,
-            [
-                "psql",
-                *conn.client_args(),
-                "-d",
-                conn.dbname,
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                statement,
-            ],
-        )
-
-
-def _check_db_name(name: str) -> str:
+def check_db_name(name: str) -> str:
+    """``name`` if it is safe to splice into SQL as an identifier, else :class:`DatastoreError`."""
     if not _SAFE_DB.match(name):
         raise DatastoreError(
             f"refusing database name {name!r}",
@@ -184,86 +54,83 @@ def _check_db_name(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class PgSnapshotAdapter:
+    """The PostgreSQL parts of taking and verifying a :class:`Snapshot`.
+
+    ``conn`` is the source database when taking, and the server (its maintenance database)
+    that receives the scratch database when verifying.
+    """
+
+    conn: PgConnInfo
+    tools: PgTools = field(default_factory=LocalPgTools)
+    fmt: str = "custom"
+    jobs: int = 1
+    stats_workers: int = 1
+    workers: int = 2
+
+    engine = "postgresql"
+    noun = "table"
+    unit = "row"
+
+    @property
+    def database(self) -> str:
+        """The source database."""
+        return self.conn.dbname
+
+    def describe(self) -> str:
+        """``user@host:port/db``."""
+        return self.conn.describe()
+
+    def dump(self, dest: Path, timings: dict[str, float]) -> Capture:
+        """pg_dump plus server info, schema and table statistics."""
+        return self.tools.dump_and_capture(
+            self.conn, dest, fmt=self.fmt, jobs=self.jobs, stats_workers=self.stats_workers, timings=timings
+        )
+
+    def check_archive(self, dump: Path) -> bool:
+        """``pg_restore --list`` must read the table of contents."""
+        self.tools.list_archive(dump)
+        return True
+
+    def scratch_name(self, name: str) -> str:
+        """Letters, digits and underscores only."""
+        return check_db_name(name)
+
+    def restore_scratch(self, dump: Path, snapshot: Snapshot, scratch: str) -> None:
+        """Restore into a new database ``scratch``, created from ``template0``."""
+        restore_postgres(dump, self.conn.with_db(scratch), tools=self.tools, jobs=self.jobs)
+
+    def capture_scratch(self, scratch: str) -> tuple[SchemaSnapshot, Stats]:
+        """Schema and statistics of the restored scratch database."""
+        return self.tools.capture(self.conn.with_db(scratch), workers=self.workers)
+
+    def drop_scratch(self, scratch: str) -> None:
+        """Drop the scratch database through the server's maintenance database."""
+        self.tools.drop_database(self.conn, scratch)
+
+
 def snapshot_postgres(
     conn: PgConnInfo,
     dest: Path,
     *,
-    client: PgClient | None = None,
+    tools: PgTools | None = None,
     fmt: str = "custom",
     jobs: int = 1,
     stats_workers: int = 1,
-) -> PgSnapshot:
+) -> Snapshot:
     """Dump ``conn.dbname`` to ``dest`` and write ``dest``'s manifest.
 
     Locally the dump and the per-table statistics run at the same time inside one exported
-    snapshot; through ``kubectl exec`` (no long-lived connection) they run one after the
-    other, which is consistent only once writers are scaled down, as the runbook requires.
-    One statistics worker is the default because pg_dump's compression already keeps a core
-    busy: on the 2-core benchmark host a second worker slowed the dump more than it saved.
+    snapshot; inside a pod (no long-lived connection) they run one after the other, which is
+    consistent only once writers are scaled down, as the runbook requires. One statistics
+    worker is the default because pg_dump's compression already keeps a core busy: on the
+    2-core benchmark host a second worker slowed the dump more than it saved.
     """
-    client = _client(client)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    taken_at = datetime.now(UTC).isoformat(timespec="seconds")
-    timings: dict[str, float] = {}
-    if client.exec_in is None:
-        with exported_snapshot(conn) as (snap_id, query):
-            info = server_info(query)
-            t0 = time.monotonic()
-            schema = capture_pg_schema(query, conn.dbname)
-            timings["schema"] = time.monotonic() - t0
-            stats_box: dict[str, Stats] = {}
-            errors: list[BaseException] = []
-
-            def stats() -> None:
-                t1 = time.monotonic()
-                try:
-                    stats_box["s"] = capture_stats_parallel(conn, snapshot_id=snap_id, workers=stats_workers)
-                except BaseException as exc:  # re-raised in the caller's thread
-                    errors.append(exc)
-                timings["stats"] = time.monotonic() - t1
-
-            thread = threading.Thread(target=stats, name="jitera-pg-stats")
-            thread.start()
-            t2 = time.monotonic()
-            try:
-                client.pg_dump(conn, dest, fmt=fmt, jobs=jobs, snapshot_id=snap_id)
-            finally:
-                thread.join()
-            timings["dump"] = time.monotonic() - t2
-            if errors:
-                raise errors[0]
-            tables = stats_box["s"]
-    else:
-        with _query(client, conn) as query:
-            info = server_info(query)
-            schema = capture_pg_schema(query, conn.dbname)
-            t2 = time.monotonic()
-            client.pg_dump(conn, dest, fmt=fmt)
-            timings["dump"] = time.monotonic() - t2
-            t1 = time.monotonic()
-            tables = capture_stats(query)
-            timings["stats"] = time.monotonic() - t1
-    t3 = time.monotonic()
-    digest, size = sha256_path(dest)
-    timings["sha256"] = time.monotonic() - t3
-    snap = PgSnapshot(
-        path=dest,
-        fmt=fmt,
-        database=conn.dbname,
-        source=conn.describe(),
-        server_version=str(info["server_version"]),
-        size_bytes=int(info["size_bytes"]),
-        taken_at=taken_at,
-        seconds=time.monotonic() - started,
-        sha256=digest,
-        dump_bytes=size,
-        tables=tables,
-        schema=schema,
-        timings=timings,
+    adapter = PgSnapshotAdapter(
+        conn, tools or LocalPgTools(), fmt=fmt, jobs=jobs, stats_workers=stats_workers
     )
-    snap.save()
-    return snap
+    return take_snapshot(dest, adapter)
 
 
 def restore_postgres(
@@ -271,7 +138,7 @@ def restore_postgres(
     target: PgConnInfo,
     *,
     in_place: bool = False,
-    client: PgClient | None = None,
+    tools: PgTools | None = None,
     jobs: int = 1,
     no_owner: bool = False,
     maintenance_db: str = "postgres",
@@ -283,16 +150,17 @@ def restore_postgres(
     database). ``in_place=True`` runs ``pg_restore --clean --if-exists`` over the existing
     database; follow it with :func:`~pytest_jitera.datastores.checks.find_restore_leftovers`.
     """
-    client = _client(client)
+    tools = tools or LocalPgTools()
     started = time.monotonic()
+    server = target.with_db(maintenance_db)
     if not in_place:
-        name = _check_db_name(target.dbname)
-        _execute(client, target.with_db(maintenance_db), f'CREATE DATABASE "{name}" TEMPLATE template0')
+        name = check_db_name(target.dbname)
+        tools.execute(server, f'CREATE DATABASE "{name}" TEMPLATE template0')
     try:
-        done = client.pg_restore(target, dump, clean=in_place, jobs=jobs, no_owner=no_owner)
+        done = tools.pg_restore(target, dump, clean=in_place, jobs=jobs, no_owner=no_owner)
     except JiteraError:
         if not in_place:  # a half-restored new database must not be mistaken for a good one
-            _drop(client, target.with_db(maintenance_db), target.dbname)
+            tools.drop_database(server, target.dbname)
         raise
     return RestoreResult(
         target.dbname,
@@ -303,23 +171,18 @@ def restore_postgres(
 
 
 def capture_postgres(
-    conn: PgConnInfo, *, client: PgClient | None = None, workers: int = 2
+    conn: PgConnInfo, *, tools: PgTools | None = None, workers: int = 2
 ) -> tuple[SchemaSnapshot, Stats]:
     """Schema and per-table statistics of a live database (to compare with a snapshot)."""
-    client = _client(client)
-    with _query(client, conn) as query:
-        schema = capture_pg_schema(query, conn.dbname)
-        if client.exec_in is None:
-            return schema, capture_stats_parallel(conn, workers=workers)
-        return schema, capture_stats(query)
+    return (tools or LocalPgTools()).capture(conn, workers=workers)
 
 
 def verify_postgres_snapshot(
     dump: Path,
     server: PgConnInfo,
     *,
-    snapshot: PgSnapshot | None = None,
-    client: PgClient | None = None,
+    snapshot: Snapshot | None = None,
+    tools: PgTools | None = None,
     scratch_name: str | None = None,
     keep_scratch: bool = False,
     jobs: int = 1,
@@ -328,85 +191,16 @@ def verify_postgres_snapshot(
     """Restore ``dump`` into a scratch database on ``server`` and compare it with the manifest.
 
     ``server`` may be the source server (a scratch database next to the real one) or a
-    throwaway server such as a testcontainers PostgreSQL. Anything that stops the proof (a
-    missing manifest, a changed fingerprint, an unreadable or truncated archive, a failed
-    restore) yields ``UNVERIFIABLE``; never an exception, never success.
+    throwaway server such as a testcontainers PostgreSQL. See
+    :func:`~pytest_jitera.datastores.snapshot.verify_snapshot` for the outcomes.
     """
-    client = _client(client)
-    started = time.monotonic()
-    label = str(dump)
-
-    timings: dict[str, float] = {}
-    mark = [time.monotonic()]
-
-    def lap(name: str) -> None:
-        now = time.monotonic()
-        timings[name] = round(now - mark[0], 3)
-        mark[0] = now
-
-    def result(status: Status, problems: list[str], **extra: Any) -> Verification:
-        details = {**extra.pop("details", {}), "timings": timings}
-        return Verification(status, label, problems, time.monotonic() - started, details=details, **extra)
-
-    try:
-        snap = snapshot or PgSnapshot.load(dump)
-    except DatastoreError as exc:
-        return result(Status.UNVERIFIABLE, [str(exc)])
-    if not dump.exists():
-        return result(Status.UNVERIFIABLE, [f"dump {dump} does not exist"])
-    digest, size = sha256_path(dump)
-    lap("sha256")
-    if digest != snap.sha256 or size != snap.dump_bytes:
-        return result(
-            Status.UNVERIFIABLE,
-            [
-                f"dump content changed since the snapshot: {size} bytes sha256 {digest[:16]}..., "
-                f"manifest says {snap.dump_bytes} bytes sha256 {snap.sha256[:16]}... "
-                "(truncated or corrupted; take a new backup)"
-            ],
-        )
-    try:
-        client.list_archive(dump)
-    except JiteraError as exc:
-        return result(Status.UNVERIFIABLE, [f"archive is unreadable: {exc.message}"])
-    lap("list")
-    scratch = _check_db_name(scratch_name or f"jitera_verify_{snap.database[:30]}_{_secrets.token_hex(4)}")
-    target = server.with_db(scratch)
-    try:
-        try:
-            restore_postgres(dump, target, client=client, jobs=jobs)
-        except JiteraError as exc:
-            return result(
-                Status.UNVERIFIABLE,
-                [f"restore into {scratch} failed: {exc.message}"],
-                scratch=scratch,
-            )
-        lap("restore")
-        schema, stats = capture_postgres(target, client=client, workers=workers)
-        lap("capture")
-    finally:
-        if not keep_scratch:
-            _drop(client, server, scratch)
-            lap("drop")
-    schema.database = snap.database
-    sdiff = diff_schemas(snap.schema, schema)
-    problems = [c.describe() for c in sdiff.changes] + diff_stats(snap.tables, stats)
-    return result(
-        Status.MISMATCH if problems else Status.VERIFIED,
-        problems,
-        scratch=scratch,
-        details={"tables": len(stats), "rows": sum(int(s["rows"]) for s in stats.values())},
+    adapter = PgSnapshotAdapter(server, tools or LocalPgTools(), jobs=jobs, workers=workers)
+    return verify_snapshot(
+        dump, adapter, snapshot=snapshot, scratch_name=scratch_name, keep_scratch=keep_scratch
     )
-
-
-def _drop(client: PgClient, server: PgConnInfo, name: str) -> None:
-    if client.exec_in is None:
-        drop_database(server, name)
-    else:
-        _execute(client, server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def new_database(server: PgConnInfo, name: str) -> PgConnInfo:
     """Create an empty database (local server) and return its login."""
-    create_database(server, _check_db_name(name))
+    create_database(server, check_db_name(name))
     return server.with_db(name)

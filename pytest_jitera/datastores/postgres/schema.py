@@ -1,7 +1,8 @@
 """Capture a PostgreSQL schema snapshot from the catalogs.
 
 Each query returns a single JSON value so that the same SQL runs through psycopg locally and
-through ``psql`` inside a database pod (see :class:`~pytest_jitera.datastores.postgres.client.PgClient`).
+through ``psql`` inside a database pod (the two
+:class:`~pytest_jitera.datastores.postgres.client.PgTools` implementations).
 Objects that belong to an extension are left out of ``types``/``tables``/...: they come and go
 with the extension, which is listed on its own, and must not be mistaken for orphans.
 """

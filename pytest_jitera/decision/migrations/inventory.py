@@ -13,7 +13,6 @@ shows a command line that can be pasted into a shell.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import warnings
@@ -23,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from pytest_jitera.decision.migrations.naming import MIGRATION_FILE_NAME
 from pytest_jitera.errors import JiteraError
-from pytest_jitera.runner import CommandRunner, RunError, Runner
+from pytest_jitera.runner import CommandRunner, RunError, session_runner
 
 MigrationKind = Literal["migrate", "data"]
 
@@ -32,9 +32,6 @@ MigrationKind = Literal["migrate", "data"]
 MIGRATION_DIRS: dict[MigrationKind, str] = {"migrate": "db/migrate", "data": "db/data"}
 SOURCE_DIRS: tuple[str, ...] = ("app", "lib", "script", "bin")
 DEFAULT_IMAGE_APP_PATH = "/app"
-
-# The file-name shape Rails and data_migrate load; anything else in the folder never runs.
-_MIGRATION_NAME = re.compile(r"^(\d+)_([A-Za-z0-9_]+)\.rb$")
 
 
 @dataclass(frozen=True, order=True)
@@ -113,7 +110,7 @@ def load_inventory(root: Path, label: str = "application") -> Inventory:
         with os.scandir(directory) as entries:
             for entry in entries:
                 rel = f"{folder}/{entry.name}"
-                match = _MIGRATION_NAME.match(entry.name)
+                match = MIGRATION_FILE_NAME.match(entry.name)
                 if match is None or not entry.is_file():
                     if not entry.name.startswith("."):
                         ignored.append(rel)
@@ -151,7 +148,7 @@ def image_app_tree(
     ``FROM scratch``) work, and ``--pull never`` keeps an air-gapped host from hanging on a
     registry. The container and the copy are removed on exit, also after a failure.
     """
-    runner = runner or Runner()
+    runner = runner or session_runner()
     app = PurePosixPath(app_path)
     if not app.is_absolute():
         raise JiteraError(

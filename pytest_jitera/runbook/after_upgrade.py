@@ -1,0 +1,177 @@
+"""Runbook section after the rollout: CLI key, smoke tests, and what the schema says.
+
+Three things can look healthy from the outside and still be broken: the CLI key Secret (a
+PEM whose newlines a platform stripped breaks ``jitera init`` only), the user-facing answer
+(Studio is the page a user opens, and it answers 200 only while Automation does), and the
+migration tables (the only record of which release the database belongs to). The smoke
+requests are made from inside the cluster, from the Studio pod through the Services, so they
+take the path a user's request takes rather than a port-forward straight to one pod.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pytest_jitera.runbook.context import Rehearsal
+from pytest_jitera.runbook.databases import applied_versions
+from pytest_jitera.runbook.pem import pem_problems
+from pytest_jitera.waiting import Observation, WaitTimeout, wait_for
+
+#: Service ports of the chart's HTTP components.
+SERVICE_PORTS = {"studio": 8080, "automation": 3000, "ultron": 8080}
+CLI_KEY_SECRET = "cli-public-key"
+CLI_KEY = "public.pem"
+BODY_LIMIT = 2000
+
+# Runs in the requesting pod: GET argv[1], print [status, body cut to argv[2] characters];
+# status 0 when nothing answered.
+_GET = """\
+import json, sys, urllib.error, urllib.request
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=10)
+    out = [r.status, r.read().decode(errors="replace")]
+except urllib.error.HTTPError as e:
+    out = [e.code, e.read().decode(errors="replace")]
+except Exception as e:
+    out = [0, repr(e)]
+print(json.dumps([out[0], out[1][: int(sys.argv[2])]]))
+"""
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """Status and (the start of) the body of one in-cluster GET; status 0: nothing answered."""
+
+    url: str
+    status: int
+    body: str
+
+    @property
+    def summary(self) -> str:
+        """One line for progress output and timeout messages."""
+        first = " ".join(self.body.split())[:160]
+        return f"{self.status or 'no answer'} from {self.url}: {first}"
+
+
+@dataclass(frozen=True)
+class AppliedMigrations:
+    """What ``db:migrate`` and ``data:migrate`` recorded in the Automation database."""
+
+    schema: list[str]
+    data: list[str]
+
+
+def verify_cli_key(r: Rehearsal, secret: str | None = None, key: str = CLI_KEY) -> list[str]:
+    """What is wrong with the CLI public key PEM in its Secret (newlines intact?); empty: fine."""
+    name = secret or r.name(CLI_KEY_SECRET)
+    with r.step("verify the CLI key"):
+        data = r.kubectl.secret_data(name)
+        if key not in data:
+            return [f"secret {name} has no key {key!r} (keys: {', '.join(sorted(data)) or 'none'})"]
+        return pem_problems(data[key])
+
+
+def http_get(
+    r: Rehearsal, component: str, path: str = "/", port: int | None = None, via: str = "studio"
+) -> HttpAnswer:
+    """GET ``http://<release>-<component>:<port><path>`` from inside the ``via`` pod.
+
+    Anything short of an HTTP answer (the pod is restarting, the Service has no endpoint yet)
+    is an answer with status 0 and the error as body, so a wait can keep asking.
+    """
+    url = f"http://{r.name(component)}:{port or SERVICE_PORTS[component]}{path}"
+    argv = [
+        *r.access.exec_argv(f"deploy/{r.name(via)}", stdin=False),
+        "python3",
+        "-c",
+        _GET,
+        url,
+        str(BODY_LIMIT),
+    ]
+    done = r.runner.run(argv, env=dict(r.access.env), check=False, timeout=60)
+    lines = done.stdout.strip().splitlines()
+    try:
+        status, body = json.loads(lines[-1]) if lines else (0, "")
+    except ValueError:
+        status, body = 0, done.stdout
+    if done.returncode != 0 and not status:
+        body = (done.stdout + done.stderr).strip()[-BODY_LIMIT:]
+    return HttpAnswer(url, int(status), str(body))
+
+
+def wait_for_answer(
+    r: Rehearsal,
+    component: str,
+    path: str = "/",
+    *,
+    until: Callable[[HttpAnswer], bool],
+    what: str,
+    port: int | None = None,
+    timeout: float = 180,
+    interval: float = 5,
+) -> HttpAnswer:
+    """Ask until ``until(answer)`` holds; return the answer that satisfied it, or the last one.
+
+    Returning the last answer on timeout (instead of raising) lets the caller's assertion show
+    the status and body that were actually seen.
+    """
+    last: list[HttpAnswer] = []
+
+    def probe() -> Observation[HttpAnswer]:
+        answer = http_get(r, component, path, port)
+        last[:] = [answer]
+        return (
+            Observation.ready(answer, answer.summary)
+            if until(answer)
+            else Observation.pending(answer.summary)
+        )
+
+    try:
+        return wait_for(what, probe, timeout=timeout, interval=interval, progress=r.say)
+    except WaitTimeout:
+        return last[-1]
+
+
+def smoke_test_studio(r: Rehearsal, timeout: float = 180) -> HttpAnswer:
+    """The runbook's first smoke test: Studio answers 200 (waits while the rollout settles)."""
+    with r.step("smoke test: studio answers 200"):
+        return wait_for_answer(
+            r, "studio", "/", until=lambda a: a.status == 200, what="studio answers 200", timeout=timeout
+        )
+
+
+def migrations_applied(r: Rehearsal) -> AppliedMigrations:
+    """The versions in ``schema_migrations`` and ``data_migrations``, each sorted."""
+    with r.step("read the migration tables"):
+        return AppliedMigrations(
+            applied_versions(r, "schema_migrations"), applied_versions(r, "data_migrations")
+        )
+
+
+def check_migrations(r: Rehearsal, schema: Sequence[str], data: Sequence[str]) -> list[str]:
+    """Differences between the migration tables and the versions a release ships; empty: match.
+
+    Missing versions mean the hook did not finish; extra ones that the database is ahead of the
+    code, which is what a rollback without a restore leaves behind.
+    """
+    applied = migrations_applied(r)
+    problems = []
+    for table, have, want in (
+        ("schema_migrations", applied.schema, schema),
+        ("data_migrations", applied.data, data),
+    ):
+        missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+        if missing:
+            problems.append(f"{table} lacks {', '.join(missing)}: the migration hook did not finish")
+        if extra:
+            problems.append(
+                f"{table} has {', '.join(extra)} that the release does not ship: the schema is ahead"
+            )
+    return problems
+
+
+def component_logs(r: Rehearsal, component: str, tail: int = 400) -> str:
+    """Recent logs of every pod of a component, each line prefixed with its pod (evidence)."""
+    return r.kubectl.logs_by_selector(r.selector(component), tail=tail)

@@ -1,0 +1,107 @@
+"""The one object every runbook step receives first: what a rehearsal of one release works with.
+
+kind builds a cluster as a list of actions that each get the same context (logger, status,
+provider, config), so no action reaches for globals and the order of actions is the only thing
+the caller decides. Runbook steps work the same way here: a :class:`Rehearsal` holds the
+cluster access (kubeconfig, namespace, tools, the session's runner), the release name, the
+values every Helm call carries forward, the report folder, the progress callback and the step
+timer. A suite builds one, hands it to the steps in runbook order and asserts on what they
+return.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_jitera.cluster.access import ClusterAccess
+from pytest_jitera.cluster.helm import Helm
+from pytest_jitera.cluster.kubectl import Kubectl
+from pytest_jitera.runbook.downtime import StepTimer
+from pytest_jitera.runner import CommandRunner
+from pytest_jitera.waiting import Progress
+
+DEFAULT_RELEASE = "jitera"
+
+
+@dataclass(frozen=True)
+class CarriedValues:
+    """The values files every install, upgrade and redeploy of the release passes to Helm.
+
+    ``helm upgrade`` without ``--reuse-values`` starts again from the new chart's defaults, so
+    the operator's overrides (a real database password, say) must be given on every hop or
+    they are silently dropped. ``files`` are the operator's own files, applied last;
+    ``chart_files`` name files shipped inside each chart folder (``values-airgapped.yaml``)
+    that are applied first when the chart has them.
+    """
+
+    files: tuple[Path, ...] = ()
+    chart_files: tuple[str, ...] = ()
+
+    def for_chart(self, chart_root: Path) -> list[Path]:
+        """The values files, in Helm's order, for a deploy of the chart at ``chart_root``."""
+        shipped = [chart_root / name for name in self.chart_files if (chart_root / name).is_file()]
+        return [*shipped, *self.files]
+
+
+@dataclass
+class Rehearsal:
+    """Cluster access, release, carried values, report folder, progress and timer of one run."""
+
+    access: ClusterAccess
+    report_dir: Path
+    release: str = DEFAULT_RELEASE
+    values: CarriedValues = field(default_factory=CarriedValues)
+    progress: Progress | None = None
+    timer: StepTimer = field(default_factory=StepTimer)
+
+    # ----------------------------------------------------------------- clients
+    @property
+    def runner(self) -> CommandRunner:
+        """The access's runner: one runner, so a secret registered once is masked everywhere."""
+        return self.access.runner
+
+    @property
+    def helm(self) -> Helm:
+        """Helm in the rehearsal's namespace."""
+        return self.access.helm
+
+    @property
+    def kubectl(self) -> Kubectl:
+        """The kubectl client in the rehearsal's namespace."""
+        return self.access.kubectl
+
+    # ----------------------------------------------------------------- names
+    def name(self, component: str) -> str:
+        """The chart's name for a component's objects: ``<release>-<component>``."""
+        return f"{self.release}-{component}"[:63].rstrip("-")
+
+    def selector(self, component: str | None = None) -> str:
+        """Label selector of the release's pods, or of one component's."""
+        labels = f"app.kubernetes.io/instance={self.release}"
+        return labels + (f",app.kubernetes.io/component={component}" if component else "")
+
+    # ----------------------------------------------------------------- reporting
+    def say(self, message: str) -> None:
+        """One progress line, prefixed with the namespace (several rehearsals may share a run)."""
+        sink = self.progress or self.access.progress
+        sink(f"[{self.access.namespace}] {message}")
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Announce a step and add its wall-clock time to the timer, failed or not."""
+        self.say(name)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timer.record(name, started)
+
+    def report_folder(self, *parts: str) -> Path:
+        """A folder in the report folder, created if needed."""
+        path = self.report_dir.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,155 @@
+"""Runbook section "Upgrade Procedure": deploy one hop, then watch the hook and the rollout.
+
+The runbook's upgrade goes to a chart kept in its own folder beside the previous one (so a
+rollback can always redeploy it), one minor version at a time, and is not to be trusted until
+the migration hook Job is Complete: when the hook fails, Automation and Ultron crash-loop
+against a half-migrated schema while Helm may still report the rollout as progressing. The
+steps here return what they saw (a revision, the hook's state, the pods' health) and leave the
+verdict to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_jitera.charts.chart import Chart
+from pytest_jitera.cluster.kubectl import JobState, PodHealth
+from pytest_jitera.runbook.context import Rehearsal
+from pytest_jitera.runbook.downtime import ROLLOUT
+from pytest_jitera.waiting import Observation, WaitTimeout, wait_for
+
+MIGRATION_HOOK = "migrate"
+
+
+@dataclass(frozen=True)
+class HelmOutcome:
+    """How a Helm deploy ended: its exit code and the release's newest revision afterwards."""
+
+    returncode: int
+    revision: int | None
+    status: str
+
+    @property
+    def succeeded(self) -> bool:
+        """Helm exited 0."""
+        return self.returncode == 0
+
+
+def install_release(
+    r: Rehearsal, chart: Chart | Path, set_values: Mapping[str, str] | None = None, timeout: str = "15m"
+) -> HelmOutcome:
+    """``helm install`` the release from ``chart`` with the carried values; Helm waits for the hook."""
+    root = chart_root(chart)
+    with r.step(f"install {r.release} {_label(chart)}"):
+        r.access.ensure_namespace()
+        done = r.helm.install(r.release, root, r.values.for_chart(root), set_values, timeout=timeout)
+        return outcome(r, done.returncode)
+
+
+def upgrade_one_hop(
+    r: Rehearsal,
+    chart: Chart | Path,
+    set_values: Mapping[str, str] | None = None,
+    timeout: str = "15m",
+    check: bool = True,
+) -> HelmOutcome:
+    """``helm upgrade`` to the next release's chart folder, with every carried values file.
+
+    With ``check=False`` a failed upgrade (a failing hook, say) is returned, not raised, so a
+    rehearsal of a broken hop can go on to look at what it left behind.
+    """
+    root = chart_root(chart)
+    with r.step(f"upgrade {r.release} to {_label(chart)}"):
+        done = r.helm.upgrade(
+            r.release, root, r.values.for_chart(root), set_values, timeout=timeout, check=check
+        )
+        return outcome(r, done.returncode)
+
+
+def watch_migration_hook(r: Rehearsal, timeout: float = 900) -> JobState:
+    """Wait for the migration hook Job to be Complete; a failure raises with the Job's logs."""
+    with r.step("watch the migration hook"):
+        return r.kubectl.wait_for_job(r.name(MIGRATION_HOOK), timeout=timeout)
+
+
+def migration_hook_state(r: Rehearsal) -> JobState | None:
+    """The migration hook Job as it is now (None when Helm has not created it, or deleted it)."""
+    return r.kubectl.job(r.name(MIGRATION_HOOK))
+
+
+def wait_for_rollout(
+    r: Rehearsal, components: Sequence[str] = ("automation", "studio"), timeout: float = 600
+) -> None:
+    """Wait until each component's Deployment has rolled out (timed as "rollout completion")."""
+    with r.step(ROLLOUT):
+        for component in components:
+            r.kubectl.rollout_status(r.name(component), timeout=timeout)
+
+
+def crash_looping_or_unready(pods: Sequence[PodHealth]) -> bool:
+    """The state a failed hook leaves a schema-gated component in.
+
+    Either a pod is crash-looping, or there are pods and none of them became Ready although
+    they have restarted.
+    """
+    if not pods:
+        return False
+    return any(p.crash_looping for p in pods) or (
+        not any(p.ready for p in pods) and any(p.restarts for p in pods)
+    )
+
+
+def watch_for_crash_loop(r: Rehearsal, component: str, timeout: float = 300) -> list[PodHealth]:
+    """Watch a component's pods until they crash-loop or stay unready; return the pods seen last.
+
+    On timeout the last observation is returned rather than raised, so the caller's assertion
+    (:func:`crash_looping_or_unready`) shows the pods as they were.
+    """
+    seen: list[list[PodHealth]] = [[]]
+
+    def probe() -> Observation[list[PodHealth]]:
+        pods = r.kubectl.pods(r.selector(component))
+        seen[0] = pods
+        summary = ", ".join(_health(p) for p in pods) or "no pods"
+        return (
+            Observation.ready(pods, summary)
+            if crash_looping_or_unready(pods)
+            else Observation.pending(summary)
+        )
+
+    with r.step(f"watch {component} for a crash loop"):
+        try:
+            return wait_for(
+                f"{component} crash-loops or stays unready",
+                probe,
+                timeout=timeout,
+                interval=5,
+                progress=r.say,
+            )
+        except WaitTimeout:
+            return seen[0]
+
+
+def _health(pod: PodHealth) -> str:
+    state = "ready" if pod.ready else "unready"
+    return f"{pod.name}: {state}, {pod.restarts} restarts, {pod.waiting_reason or pod.phase}"
+
+
+def _label(chart: Chart | Path) -> str:
+    if isinstance(chart, Chart):
+        return chart.app_version or chart.version
+    return str(chart)
+
+
+def chart_root(chart: Chart | Path) -> Path:
+    """The folder holding ``Chart.yaml``."""
+    return chart.root if isinstance(chart, Chart) else Path(chart)
+
+
+def outcome(r: Rehearsal, returncode: int) -> HelmOutcome:
+    """The outcome of a Helm command that exited with ``returncode``, read from the history."""
+    history = r.helm.history(r.release)
+    last = history[-1] if history else None
+    return HelmOutcome(returncode, last.revision if last else None, last.status if last else "")
