@@ -368,6 +368,33 @@ class KindCluster:
             warnings.warn(f"could not delete kind cluster {self.name}: {exc}", stacklevel=2)
 
 
+def kind_clusters(
+    runner: CommandRunner, kind: str = "kind", env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Names of the kind clusters on this host (``kind get clusters``)."""
+    got = runner.run([kind, "get", "clusters"], env=dict(env or {}), check=False, timeout=60)
+    return got.stdout.split() if got.returncode == 0 else []
+
+
+def node_containers(
+    runner: CommandRunner, docker: str = "docker", cluster: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Docker containers that are kind nodes (of one cluster, or of any), running or not."""
+    label = KIND_CLUSTER_LABEL + (f"={cluster}" if cluster else "")
+    got = runner.run([docker, "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
+                     env=dict(env or {}), check=False, timeout=30)
+    return got.stdout.split()
+
+
+def docker_networks(runner: CommandRunner, docker: str = "docker",
+                    env: Mapping[str, str] | None = None) -> list[str]:
+    """Names of the docker networks on this host (kind's is called ``kind``)."""
+    got = runner.run([docker, "network", "ls", "--format", "{{.Name}}"], env=dict(env or {}),
+                     check=False, timeout=30)
+    return got.stdout.split()
+
+
 def remove_kind_network_if_unused(
     runner: CommandRunner, docker: str = "docker", env: Mapping[str, str] | None = None
 ) -> bool:
@@ -384,13 +411,7 @@ def remove_kind_network_if_unused(
     )
     if got.returncode != 0 or got.stdout.strip() != "0":
         return False
-    remaining = runner.run(
-        [docker, "ps", "-aq", "--filter", f"label={KIND_CLUSTER_LABEL}"],
-        env=dict(env or {}),
-        check=False,
-        timeout=30,
-    )
-    if remaining.stdout.strip():
+    if node_containers(runner, docker, env=env):
         return False
     return (
         runner.run(
@@ -413,8 +434,7 @@ def reap_leftovers(
     if not registry.is_dir():
         return []
     host = host or socket.gethostname()
-    got = runner.run([kind, "get", "clusters"], env=dict(env or {}), check=False, timeout=60)
-    existing = set(got.stdout.split()) if got.returncode == 0 else set()
+    existing = set(kind_clusters(runner, kind, env))
     reaped: list[str] = []
     for path in sorted(registry.glob(f"{NAME_PREFIX}*.json")):
         try:

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.bootstrap import IMAGES
-from pytest_jitera.cluster.kind import KIND_CLUSTER_LABEL, KindCluster, cluster_name, new_run_id
+from pytest_jitera.cluster.kind import (
+    KindCluster,
+    cluster_name,
+    docker_networks,
+    new_run_id,
+    node_containers,
+)
 from pytest_jitera.cluster.tools import Toolset
 from pytest_jitera.fixtures._keys import jitera_config
 from pytest_jitera.runner import session_runner
@@ -31,7 +37,7 @@ def test_create_ready_delete_leaves_nothing(
     docker = jitera_tools["docker"]
     image = cfg.kind_image or IMAGES.node
     name = cluster_name(new_run_id(), suffix="life")
-    others = runner.run([docker, "ps", "-aq", "--filter", f"label={KIND_CLUSTER_LABEL}"])
+    others = node_containers(runner, docker)
     started = time.monotonic()
     with KindCluster(name=name, workdir=tmp_path, runner=runner, kind=jitera_tools["kind"],
                      kubectl=jitera_tools["kubectl"], docker=docker, image=image,
@@ -42,10 +48,8 @@ def test_create_ready_delete_leaves_nothing(
         assert kubectl.server_version().startswith("v1.34") or cfg.kind_image
     print(f"cluster {name}: created and Ready in {ready:.0f}s "
           f"(kind create {cluster.creation_seconds or 0:.0f}s)")
-    left = runner.run([docker, "ps", "-aq", "--filter", f"label={KIND_CLUSTER_LABEL}={name}"])
-    assert left.stdout.strip() == ""
+    assert node_containers(runner, docker, name) == []
     assert not cluster.kubeconfig.exists() or cluster.kubeconfig.parent == tmp_path
     # Under xdist another worker may be creating its cluster in kind's network right now.
-    if not others.stdout.strip() and "PYTEST_XDIST_WORKER" not in os.environ:
-        networks = runner.run([docker, "network", "ls", "--format", "{{.Name}}"]).stdout.split()
-        assert "kind" not in networks
+    if not others and "PYTEST_XDIST_WORKER" not in os.environ:
+        assert "kind" not in docker_networks(runner, docker)

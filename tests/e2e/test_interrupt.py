@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_jitera.cluster.kind import kind_clusters, node_containers
 from pytest_jitera.cluster.tools import Toolset
 from pytest_jitera.runner import session_runner
 from pytest_jitera.waiting import Observation, wait_for
@@ -52,10 +53,6 @@ def test_sigint_during_suite_deletes_cluster(jitera_tools: Toolset, tmp_path: Pa
         log.close()
     output = (tmp_path / "inner.log").read_text()
     assert "KeyboardInterrupt" in output or "Interrupted" in output, output[-3000:]
-    containers = session_runner().run(
-        [jitera_tools["docker"], "ps", "-a", "--filter", f"name={name}-", "--format", "{{.Names}}"]
-    ).stdout.split()
+    containers = node_containers(session_runner(), jitera_tools["docker"], name)
     assert containers == [], f"cluster {name} survived the interrupt: {containers}\n{output[-3000:]}"
-    kind = jitera_tools["kind"]
-    clusters = session_runner().run([kind, "get", "clusters"], env=jitera_tools.env()).stdout.split()
-    assert name not in clusters
+    assert name not in kind_clusters(session_runner(), jitera_tools["kind"], jitera_tools.env())
