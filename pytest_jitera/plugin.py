@@ -5,13 +5,15 @@ here before collection (a bad version, an empty option, a values file that is no
 the run with one usage error, not a failing test an hour later or a setup error per test), and
 the fixtures themselves live in :mod:`pytest_jitera.fixtures`.
 
-A rehearsal in this repository's clone runs the user-facing suites instead of the project's own
-tests; that redirect lives here, not in the clone's ``conftest.py``, so that ``pytest -p
-no:jitera`` (plugin disabled, its options unregistered) still works there.
+A rehearsal without explicit paths runs the shipped suites (``pytest_jitera.suites``) in any
+folder, an empty one after ``pip install`` included; paths on the command line always win. The
+redirect lives here, not in a ``conftest.py``, so ``pytest -p no:jitera`` (plugin disabled, its
+options unregistered) still works in this repository's clone.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -44,18 +46,17 @@ from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.release.versions import Version
 from pytest_jitera.yamlfile import load_yaml_mapping
 
-_PACKAGE = Path(__file__).resolve().parent
-# The clone's root: the folder holding the package and pyproject.toml. Only a run rooted here
-# is redirected; in any other project the user's own paths and testpaths decide what runs.
-_CLONE = _PACKAGE.parent
+# A source checkout used without installing (PYTHONPATH=.) has no mapped subpackage.
+_CHECKOUT_SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
 def suites_dir() -> Path | None:
-    """The rehearsal suites: shipped inside the package if they are, else the clone's ``suites/``."""
-    for candidate in (_PACKAGE / "suites", _CLONE / "suites"):
-        if candidate.is_dir():
-            return candidate
-    return None
+    """Where the installed ``pytest_jitera.suites`` lives (site-packages, or the clone's ``suites/``)."""
+    spec = importlib.util.find_spec("pytest_jitera.suites")
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
+    return _CHECKOUT_SUITES if _CHECKOUT_SUITES.is_dir() else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,6 +104,9 @@ def _resolve(config: pytest.Config) -> JiteraConfig:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Resolve and validate settings once, before collection; plan when an upgrade is asked for."""
+    config.addinivalue_line(
+        "markers", "jitera_hop_kinds(*kinds): run this per-hop check only on hops of these StepKinds"
+    )
     try:
         jitera = _resolve(config)
         check_rehearsal(jitera)
@@ -128,23 +132,51 @@ def _plan(jitera: JiteraConfig, catalog: Catalog, source: Version, target: Versi
 
 
 def _point_rehearsal_at_suites(config: pytest.Config) -> None:
-    """In the clone, a rehearsal without explicit paths runs the suites, not ``tests/``.
+    """A rehearsal without explicit paths runs the shipped suites, not ``testpaths`` or the cwd.
 
-    ``testpaths`` names the project's own tests, which know nothing of the requested hops;
-    paths on the command line always win.
+    The current folder's tests (or a project's ``testpaths``) know nothing of the requested
+    hops; paths on the command line always win.
     """
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         return
     suites = suites_dir()
-    if suites is None or config.rootpath.resolve() != _CLONE:
-        return
+    if suites is None:
+        raise pytest.UsageError(
+            "pytest-jitera: the rehearsal suites are not installed (pytest_jitera.suites is missing)\n"
+            "  hint: reinstall the package: pip install --force-reinstall pytest-jitera"
+        )
     config.args[:] = [str(suites)]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect a per-hop check on hops of a kind it does not apply to.
+
+    A patch-only check on a minor hop is not a skipped check (which a pre-release gate would
+    read as "not verified"); it does not exist for that hop, and the summary says so as
+    "deselected".
+    """
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("jitera_hop_kinds")
+        callspec = getattr(item, "callspec", None)
+        hop = callspec.params.get("jitera_hop") if callspec is not None else None
+        if marker is not None and hop is not None and hop.kind not in marker.args:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Show every set ``--jitera-*`` value and where it came from."""
+    """In a rehearsal, show every ``--jitera-*`` value and where it came from; else stay silent.
+
+    A project that merely has the plugin installed must see no change in its test runs.
+    """
     jitera = config.stash.get(CONFIG_KEY, None)
-    if jitera is None:
+    if jitera is None or config.stash.get(PLAN_KEY, None) is None:
         return []
     lines = jitera.describe()
     return ["jitera: " + line for line in lines] if lines else []

@@ -188,9 +188,8 @@ def test_plugin_disabled_with_the_repository_conftest(pytester: pytest.Pytester)
 def test_plugin_points_a_rehearsal_at_the_suites(
     pytester: pytest.Pytester, catalog: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No conftest here: the plugin alone sends a rehearsal to suites/ instead of testpaths."""
-    monkeypatch.setattr(pytest_jitera.plugin, "_PACKAGE", pytester.path / "pkg")
-    monkeypatch.setattr(pytest_jitera.plugin, "_CLONE", pytester.path)
+    """No conftest here: the plugin alone sends a rehearsal to the suites instead of testpaths."""
+    monkeypatch.setattr(pytest_jitera.plugin, "suites_dir", lambda: pytester.path / "suites")
     pytester.makeini("[pytest]\ntestpaths = tests\n")
     (pytester.path / "tests").mkdir()
     (pytester.path / "tests" / "test_own.py").write_text("def test_own(): pass\n")
