@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "classify",
     "build_reference",
     "bootstrap",
+    "doctor",
 )
 
 # How this program spells the options that shared code names by placeholder

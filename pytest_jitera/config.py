@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_jitera.errors import OptionError, VersionError, option
+from pytest_jitera.profile import REFERENCE_PROFILE
 from pytest_jitera.release.versions import Version
 
 
@@ -97,6 +98,14 @@ SETTINGS: tuple[Setting, ...] = (
         example="the path of a values file",
     ),
     Setting(
+        "profile",
+        "product profile YAML: release, migration hook, workloads, datastores, CLI key, smoke checks "
+        "(default: the shipped reference stack's profile)",
+        kind="path",
+        default=REFERENCE_PROFILE,
+        example="the path of a product profile YAML file",
+    ),
+    Setting(
         "kubeconfig",
         "use the existing cluster of this kubeconfig instead of creating a kind cluster",
         kind="path",
@@ -141,6 +150,7 @@ class JiteraConfig:
     to_version: Version | None = None
     charts: Path | None = None
     values: tuple[Path, ...] = ()
+    profile: Path = REFERENCE_PROFILE
     kubeconfig: Path | None = None
     keep_cluster: bool = False
     report: Path = Path("jitera-report")

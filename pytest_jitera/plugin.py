@@ -41,6 +41,7 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
     kind_cluster,
     kind_toolbox_image,
 )
+from pytest_jitera.fixtures.profile import jitera_profile, run_profile  # noqa: F401
 from pytest_jitera.release.catalog import Catalog
 from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.release.versions import Version
@@ -103,7 +104,7 @@ def _resolve(config: pytest.Config) -> JiteraConfig:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Resolve and validate settings once, before collection; plan when an upgrade is asked for."""
+    """Resolve and validate settings once, before collection; load the profile and plan for an upgrade."""
     config.addinivalue_line(
         "markers", "jitera_hop_kinds(*kinds): run this per-hop check only on hops of these StepKinds"
     )
@@ -112,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
         check_rehearsal(jitera)
         plan = None
         if jitera.from_version is not None and jitera.to_version is not None:
+            run_profile(config, jitera)  # cheap, and names the product everything else is about
             catalog = run_catalog(config, jitera)
             plan = _plan(jitera, catalog, jitera.from_version, jitera.to_version)
     except JiteraError as exc:

@@ -134,5 +134,28 @@ class Images:
         ]
 
 
+@dataclass(frozen=True)
+class OfficialPins:
+    """Versions of the official release binaries ``pytest-jitera bootstrap`` downloads.
+
+    Separate from :class:`Pins` because the two routes pair differently: the air-gapped route
+    builds its own Kubernetes 1.34 node, while a host with registry access lets kind pull its
+    default ``kindest/node`` (v1.37.0 for kind v0.33.0), so kubectl 1.37 stays within one minor
+    of that API server. Only versions are pinned, never digests: the digest of each file is read
+    from the ``.sha256sum`` / ``.sha256`` file published beside it, at download time, because a
+    digest copied into this file without being checked against the real release would be a
+    guess (see :mod:`pytest_jitera.bootstrap.download`).
+    """
+
+    kind: str = "v0.33.0"
+    helm: str = "v4.3.2"
+    kubectl: str = "v1.37.2"
+
+    def version(self, tool: str) -> str:
+        """The pinned version of ``tool`` (``kind``, ``helm`` or ``kubectl``)."""
+        return {"kind": self.kind, "helm": self.helm, "kubectl": self.kubectl}[tool]
+
+
 PINS = Pins()
 IMAGES = Images(PINS)
+OFFICIAL = OfficialPins()

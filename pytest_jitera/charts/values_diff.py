@@ -43,6 +43,16 @@ def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def dig(values: Mapping[str, Any], dotted: str) -> Any:
+    """``values["a"]["b"]`` for ``"a.b"``: the other half of :func:`flatten`; None when absent."""
+    node: Any = values
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def type_name(value: Any) -> str:
     """YAML-level type names, so that a message reads like the values file."""
     if value is None:
@@ -232,7 +242,7 @@ def diff_values(
                 changes.append(KeyChange(key, "default", value, new_flat[key]))
         elif _is_parent(key, new_flat):
             # A leaf became a map (e.g. host: x -> host: {primary: x}): a type change.
-            changes.append(KeyChange(key, "type", value, _subtree(key, new)))
+            changes.append(KeyChange(key, "type", value, dig(new, key)))
         else:
             target = _rename_target(key, value, added)
             if target:
@@ -260,13 +270,6 @@ def _is_parent(key: str, flat: Mapping[str, Any]) -> bool:
     return any(k.startswith(prefix) for k in flat)
 
 
-def _subtree(key: str, values: Mapping[str, Any]) -> Any:
-    node: Any = values
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _override_hazards(

@@ -4,6 +4,22 @@ The runbook asks operators to record the release revision and live values before
 to upgrade to a chart path kept beside the previous one, and to roll back to the recorded
 revision. :class:`Helm` offers exactly those operations; values that may hold secrets are
 masked before they are written anywhere.
+
+Helm 3 and Helm 4 are both supported, and they spell some flags differently, so :class:`Helm`
+asks the binary it runs for its major version (once, lazily, only when a flag depends on it)
+and picks the spelling:
+
+* ``atomic=True``: ``--atomic`` on Helm 3, ``--rollback-on-failure`` on Helm 4 (``--atomic``
+  is only a deprecated alias there, and early 4.x refused it on install).
+* ``wait=True``: ``--wait --wait-for-jobs`` on both. Neither major's ``--wait`` waits for the
+  release's Jobs by itself (Helm 4's ``--wait`` is kstatus watching), and the runbook's point
+  in waiting is that everything the release started has finished.
+* ``extra`` flags renamed by Helm 4 (``--atomic``/``--rollback-on-failure``,
+  ``--force``/``--force-replace``) are spelled for the helm that runs, so a caller can write
+  either.
+
+Nothing else differs by major: upgrading a release installed by Helm 3 with Helm 4 needs no
+flag of ours, and the apply method (Helm 4 installs with server-side apply) is left to helm.
 """
 
 from __future__ import annotations
@@ -16,11 +32,18 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from pytest_jitera.cluster.tools import DOCTOR_HINT, parse_version
+from pytest_jitera.errors import ToolError
 from pytest_jitera.redact import mask_values
-from pytest_jitera.runner import Completed
+from pytest_jitera.runner import Completed, RunError
 
 if TYPE_CHECKING:
     from pytest_jitera.cluster.access import ClusterAccess
+
+SUPPORTED_MAJORS = (3, 4)
+
+# Flags Helm 4 renamed: (Helm 3 spelling, Helm 4 spelling).
+_RENAMED = (("--atomic", "--rollback-on-failure"), ("--force", "--force-replace"))
 
 
 @dataclass(frozen=True)
@@ -60,12 +83,66 @@ class ReleaseState:
 
 
 class Helm:
-    """helm on the kubeconfig, namespace, tools and runner of one :class:`ClusterAccess`."""
+    """helm on the kubeconfig, namespace, tools and runner of one :class:`ClusterAccess`.
 
-    def __init__(self, access: ClusterAccess) -> None:
+    ``major`` may be given when the caller already knows it (tests do); otherwise it is asked
+    of the binary on first need and kept on the instance.
+    """
+
+    def __init__(self, access: ClusterAccess, *, major: int | None = None) -> None:
         self.access = access
         self.runner = access.runner
         self.namespace = access.namespace
+        self._major = major
+
+    @property
+    def major(self) -> int:
+        """Helm's major version (3 or 4), from ``helm version --short`` on first use."""
+        if self._major is None:
+            self._major = self._detect_major()
+        return self._major
+
+    def _detect_major(self) -> int:
+        """Ask the binary, without kubeconfig or namespace: the answer does not need a cluster."""
+        argv = [self.access.helm_bin, "version", "--short"]
+        try:
+            got = self.runner.run(argv, env=dict(self.access.env), check=False, timeout=60)
+        except RunError as exc:
+            raise ToolError(
+                f"cannot tell which helm major version {self.access.helm_bin} is: {exc.message}",
+                hint=DOCTOR_HINT,
+            ) from None
+        version = parse_version(got.stdout or got.stderr) if got.returncode == 0 else None
+        if version is None or version[0] not in SUPPORTED_MAJORS:
+            said = (got.stderr or got.stdout) if got.returncode else got.stdout
+            said = said.strip()[:200] or "nothing"
+            status = f"exit code {got.returncode}, " if got.returncode else ""
+            raise ToolError(
+                f"{self.access.helm_bin} is not helm 3 or 4 (`helm version --short` gave {status}{said})",
+                hint=f"install helm 3.14 or newer, or helm 4; {DOCTOR_HINT}",
+            )
+        return version[0]
+
+    # ----------------------------------------------------------------- flag spelling
+    def _atomic_flags(self, atomic: bool) -> list[str]:
+        if not atomic:
+            return []
+        return ["--rollback-on-failure"] if self.major >= 4 else ["--atomic"]
+
+    @staticmethod
+    def _wait_flags(wait: bool) -> list[str]:
+        return ["--wait", "--wait-for-jobs"] if wait else []
+
+    def _spelled(self, extra: Sequence[str]) -> list[str]:
+        """``extra`` with flags Helm 4 renamed spelled for this helm (asks only if one occurs)."""
+        renamed = {old for pair in _RENAMED for old in pair}
+        if not renamed.intersection(extra):
+            return list(extra)
+        if self.major >= 4:
+            spelling = {old: new for old, new in _RENAMED}
+        else:
+            spelling = {new: old for old, new in _RENAMED}
+        return [spelling.get(arg, arg) for arg in extra]
 
     def run(self, *args: str, check: bool = True, timeout: float | None = 1800) -> Completed:
         """Run a helm subcommand."""
@@ -100,9 +177,9 @@ class Helm:
             "--create-namespace",
             "--timeout",
             timeout,
-            *(["--wait"] if wait else []),
+            *self._wait_flags(wait),
             *self._value_args(values_files, set_values or {}),
-            *extra,
+            *self._spelled(extra),
         )
 
     def upgrade(
@@ -118,7 +195,7 @@ class Helm:
         wait: bool = False,
     ) -> Completed:
         """``helm upgrade``; with ``atomic`` a failed upgrade is rolled back by Helm itself."""
-        flags = (["--atomic"] if atomic else []) + (["--wait"] if wait else [])
+        flags = self._atomic_flags(atomic) + self._wait_flags(wait)
         return self.run(
             "upgrade",
             release,
@@ -127,14 +204,13 @@ class Helm:
             timeout,
             *flags,
             *self._value_args(values_files, set_values or {}),
-            *extra,
+            *self._spelled(extra),
             check=check,
         )
 
     def rollback(self, release: str, revision: int, timeout: str = "15m", wait: bool = False) -> Completed:
         """``helm rollback`` to a recorded revision (all manifests, replicas included)."""
-        flags = ["--wait"] if wait else []
-        return self.run("rollback", release, str(revision), "--timeout", timeout, *flags)
+        return self.run("rollback", release, str(revision), "--timeout", timeout, *self._wait_flags(wait))
 
     def uninstall(self, release: str) -> Completed:
         """Remove the release (teardown)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from pytest_jitera.charts.values_diff import dig
 from pytest_jitera.errors import DatastoreError
 
 DEFAULT_PG_PORT = 5432
@@ -85,15 +86,6 @@ class PgConnInfo:
         return (self.password,) if self.password else ()
 
 
-def _dig(values: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = values
-    for key in dotted.split("."):
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
 # Chart keys differ between releases (the runbook lists ``externalPostgres.*`` among the keys
 # that changed historically), so each field is looked up under a few spellings.
 _VALUE_KEYS: dict[str, tuple[str, ...]] = {
@@ -108,7 +100,7 @@ _VALUE_KEYS: dict[str, tuple[str, ...]] = {
 
 def pg_conninfo_from_values(values: Mapping[str, Any], prefix: str = "externalPostgres") -> PgConnInfo:
     """Read a login from Helm values under ``prefix`` (e.g. ``externalPgvector``)."""
-    section = _dig(values, prefix)
+    section = dig(values, prefix)
     if not isinstance(section, Mapping):
         raise DatastoreError(
             f"chart values have no {prefix!r} section",
@@ -136,7 +128,7 @@ def pg_conninfo_from_values(values: Mapping[str, Any], prefix: str = "externalPo
 def decode_secret_data(secret: Mapping[str, Any]) -> dict[str, str]:
     """Decode a Secret manifest's ``data`` (base64) and merge ``stringData`` over it."""
     out: dict[str, str] = {}
-    name = _dig(secret, "metadata.name") or "<unnamed>"
+    name = dig(secret, "metadata.name") or "<unnamed>"
     for key, value in (secret.get("data") or {}).items():
         try:
             out[key] = base64.b64decode(str(value), validate=True).decode()
