@@ -85,6 +85,11 @@ class StepResult:
     cached: bool
 
 
+def helm4_dir(cache: Path) -> Path:
+    """The folder holding the air-gapped Helm 4 build of ``cache``."""
+    return cache / "helm4"
+
+
 @dataclass
 class Bootstrap:
     """The air-gapped bootstrap; ``run()`` performs every step in order."""
@@ -103,6 +108,11 @@ class Bootstrap:
     def bin_dir(self) -> Path:
         """kind, helm and kubectl for users and for pytest-jitera's tool lookup."""
         return self.cache / "bin"
+
+    @property
+    def helm4_dir(self) -> Path:
+        """Helm 4, kept out of ``bin`` so the tool lookup's ``helm`` stays the Helm 3 build."""
+        return helm4_dir(self.cache)
 
     def build_dir(self, name: str, version: str) -> Path:
         """Where the binaries of one pinned program go."""
@@ -397,12 +407,14 @@ class Bootstrap:
         """Kind and helm for the user (and pytest-jitera) into ``<cache>/bin``."""
         p = self.pins
         self.go_install("kind", ["sigs.k8s.io/kind"], p.kind, self.bin_dir, ["kind"])
-        helm_ver = "helm.sh/helm/v3/internal/version"
-        self.go_install(
-            "helm", ["helm.sh/helm/v3/cmd/helm"], p.helm, self.bin_dir, ["helm"],
-            ldflags=f"-X {helm_ver}.version={p.helm} -X {helm_ver}.metadata= "
-            f"-X {helm_ver}.gitTreeState=clean",
-        )
+        for major, version, outdir in (("v3", p.helm, self.bin_dir), ("v4", p.helm4, self.helm4_dir)):
+            stamp_name = "helm" if major == "v3" else "helm4"
+            helm_ver = f"helm.sh/helm/{major}/internal/version"
+            self.go_install(
+                stamp_name, [f"helm.sh/helm/{major}/cmd/helm"], version, outdir, ["helm"],
+                ldflags=f"-X {helm_ver}.version={version} -X {helm_ver}.metadata= "
+                f"-X {helm_ver}.gitTreeState=clean",
+            )
 
     def build_kubernetes(self) -> Path:
         """The seven Kubernetes binaries, plus kubectl copied into ``<cache>/bin``."""

@@ -24,6 +24,9 @@ class Pins:
 
     kind: str = "v0.30.0"
     helm: str = "v3.19.5"
+    # Helm 4 is built beside Helm 3 (``<cache>/helm4/helm``) so the e2e lifecycle runs on both
+    # majors and a release installed by Helm 3 can be upgraded by Helm 4, as users are about to.
+    helm4: str = "v4.3.2"
     kubernetes: str = "v1.34.4"
     kubernetes_date: str = "2026-02-10T19:32:20Z"
     containerd: str = "v2.1.5"

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_jitera.bootstrap import default_cache_dir
+from pytest_jitera.bootstrap.airgapped import helm4_dir
 from pytest_jitera.cluster.kind import KindCluster
+from pytest_jitera.cluster.tools import Toolset, parse_version
+from pytest_jitera.runner import session_runner
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,3 +33,26 @@ def namespace(kind_cluster: KindCluster) -> Iterator[str]:
     access.ensure_namespace()
     yield access.namespace
     access.delete_namespace(wait=False)
+
+
+@pytest.fixture(scope="session")
+def helm_by_major(jitera_tools: Toolset) -> dict[int, str]:
+    """A helm binary of each major: the checked one, and the other from the bootstrap cache.
+
+    A missing major fails here with the command that provides it: an e2e run that silently
+    covered one Helm major would claim more than it showed.
+    """
+    runner = session_runner()
+    found: dict[int, str] = {}
+    for candidate in (jitera_tools["helm"], str(helm4_dir(default_cache_dir()) / "helm")):
+        if not Path(candidate).is_file():
+            continue
+        version = parse_version(runner.run([candidate, "version", "--short"], check=False).stdout)
+        if version is not None:
+            found.setdefault(version[0], candidate)
+    missing = {3, 4} - set(found)
+    assert not missing, (
+        f"no helm {sorted(missing)} found (have {found}); build both with `pytest-jitera bootstrap "
+        "--air-gapped` or put the binary at <cache>/helm4/helm"
+    )
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -139,11 +140,15 @@ def test_job_completes(kind_cluster: KindCluster, kind_toolbox_image: str,
     assert out.strip() == "job-finished"
 
 
+@pytest.mark.parametrize("major", [3, 4])
 def test_helm_install_upgrade_rollback_and_failed_hook(
-    kind_cluster: KindCluster, kind_toolbox_image: str, namespace: str
+    kind_cluster: KindCluster, kind_toolbox_image: str, namespace: str, helm_by_major: dict[int, str],
+    major: int,
 ) -> None:
-    access = kind_cluster.access(namespace)
+    """The lifecycle a rehearsal relies on, on each Helm major users have today."""
+    access = replace(kind_cluster.access(namespace), helm_bin=helm_by_major[major])
     helm, kubectl = access.helm, access.kubectl
+    assert helm.major == major
     chart = CHARTS / "smoke"
     rel = "smoke"
 
@@ -168,7 +173,7 @@ def test_helm_install_upgrade_rollback_and_failed_hook(
     assert history[-1].status == "deployed"
     assert "Rollback to 1" in history[-1].description
 
-    # A failing post-upgrade hook: --atomic (helm 3's --rollback-on-failure) must roll back.
+    # A failing post-upgrade hook: rollback on failure (--atomic on 3, --rollback-on-failure on 4).
     started = time.monotonic()
     with pytest.raises(RunError) as failed:
         helm.upgrade(rel, chart, set_values=values("three", **{"hook.exitCode": "3"}), timeout="2m",
@@ -179,4 +184,38 @@ def test_helm_install_upgrade_rollback_and_failed_hook(
     assert statuses[-2:] == [(4, "failed"), (5, "deployed")], statuses
     assert "Rollback to 3" in history[-1].description
     assert message() == "one"
-    print(f"atomic upgrade with failing hook rolled back in {time.monotonic() - started:.0f}s")
+    print(f"helm {major}: upgrade with failing hook rolled back in {time.monotonic() - started:.0f}s")
+
+
+def test_release_installed_by_helm3_is_upgraded_and_rolled_back_by_helm4(
+    kind_cluster: KindCluster, kind_toolbox_image: str, namespace: str, helm_by_major: dict[int, str]
+) -> None:
+    """The transition every user is about to make: Helm 4 takes over a Helm 3 release."""
+    base = kind_cluster.access(namespace)
+    helm3 = replace(base, helm_bin=helm_by_major[3]).helm
+    helm4 = replace(base, helm_bin=helm_by_major[4]).helm
+    kubectl = base.kubectl
+    chart = CHARTS / "smoke"
+    rel = "handover"
+
+    def values(message: str) -> dict[str, str]:
+        return {"image": kind_toolbox_image, "message": message}
+
+    def managers() -> list[str]:
+        fields = json.loads(kubectl.field(f"configmap/{rel}-message", "{.metadata.managedFields}") or "[]")
+        return sorted(f"{f.get('manager')}:{f.get('operation')}" for f in fields)
+
+    helm3.install(rel, chart, set_values=values("from-helm3"), timeout="3m", wait=True)
+    installed_by = managers()
+    helm4.upgrade(rel, chart, set_values=values("from-helm4"), timeout="3m", wait=True)
+    assert kubectl.field(f"configmap/{rel}-message", "{.data.message}") == "from-helm4"
+    assert "hook for revision 2" in kubectl.logs(f"job/{rel}-hook-2")
+    upgraded_by = managers()
+    helm4.rollback(rel, 1, timeout="3m", wait=True)
+    assert kubectl.field(f"configmap/{rel}-message", "{.data.message}") == "from-helm3"
+    history = helm4.history(rel)
+    statuses = [(h.revision, h.status) for h in history]
+    assert statuses == [(1, "superseded"), (2, "superseded"), (3, "deployed")], statuses
+    # What changed hands: Helm 4 keeps a Helm 3 release client-side unless told otherwise.
+    print(f"field managers after helm 3 install: {installed_by}; after helm 4 upgrade: {upgraded_by}")
+    assert upgraded_by, "the object must still have a field manager after the Helm 4 upgrade"
