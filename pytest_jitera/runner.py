@@ -34,6 +34,12 @@ class Completed:
     stderr: str
     seconds: float
 
+    @property
+    def last_line(self) -> str:
+        """The line a one-line status shows: the last of stderr (else stdout), or the exit code."""
+        lines = (self.stderr or self.stdout).strip().splitlines()
+        return lines[-1] if lines else f"exit code {self.returncode}"
+
 
 class RunError(JiteraError):
     """A command exited non-zero or timed out; the message is safe to print."""

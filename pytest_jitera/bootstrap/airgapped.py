@@ -26,7 +26,7 @@ from typing import TextIO
 
 from pytest_jitera.bootstrap.pins import IMAGES, NODE_RECIPE, PINS, RECIPE, Images, Pins
 from pytest_jitera.errors import JiteraError, ToolError
-from pytest_jitera.runner import CommandRunner, Completed, RunError, Runner
+from pytest_jitera.runner import CommandRunner, RunError, Runner
 from pytest_jitera.waiting import Observation, WaitTimeout, wait_for
 
 CAP_SYS_RESOURCE = 24
@@ -215,7 +215,7 @@ class Bootstrap:
                 ) from exc
             if got.returncode != 0 or not got.stdout.strip():
                 raise BootstrapError(
-                    "the Docker daemon does not answer: " + _last_line(got),
+                    "the Docker daemon does not answer: " + got.last_line,
                     hint="install Docker (Debian: apt-get install docker.io), start dockerd, "
                     "and make sure `docker info` works for this user",
                 )
@@ -254,8 +254,8 @@ class Bootstrap:
             )
             if got.returncode == 0:
                 return
-            in_set = cap_in_bounding_set(CAP_SYS_RESOURCE, _read(status_path))
-            detail = _last_line(got)
+            in_set = cap_in_bounding_set(CAP_SYS_RESOURCE, read_or_empty(status_path))
+            detail = got.last_line
             if in_set is False or "unable to apply caps" in got.stderr:
                 raise BootstrapError(
                     f"privileged containers cannot start here ({detail})", hint=CI_WRAPPER_HINT
@@ -729,12 +729,8 @@ def _duration(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-def _last_line(result: Completed) -> str:
-    lines = (result.stderr or result.stdout).strip().splitlines()
-    return lines[-1] if lines else f"exit code {result.returncode}"
-
-
-def _read(path: Path) -> str:
+def read_or_empty(path: Path) -> str:
+    """A file's text, or "" when it cannot be read (stamps and logs are best-effort)."""
     try:
         return path.read_text()
     except OSError:

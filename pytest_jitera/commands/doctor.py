@@ -26,6 +26,7 @@ from pytest_jitera.bootstrap.airgapped import (
     CI_WRAPPER_HINT,
     cap_in_bounding_set,
     default_cache_dir,
+    read_or_empty,
 )
 from pytest_jitera.bootstrap.pins import IMAGES, OFFICIAL, PINS
 from pytest_jitera.cluster.tools import (
@@ -86,7 +87,7 @@ STATUSES = ("ok", "warn", "fail", "skip", "info")
 
 
 @dataclass(frozen=True)
-class Finding:
+class DoctorCheck:
     """One line of the report; ``fail`` is what makes the exit code 1."""
 
     section: str
@@ -113,16 +114,16 @@ class Doctor:
     path_env: str = ""
     cgroup_root: Path = Path("/sys/fs/cgroup")
     status_path: Path = Path("/proc/self/status")
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[DoctorCheck] = field(default_factory=list)
     chosen: dict[str, Tool] = field(default_factory=dict)
     docker_ok: bool = False
 
     def add(self, section: str, name: str, status: str, detail: str, **extra: str | None) -> None:
         """Record one finding."""
         assert status in STATUSES, status
-        self.findings.append(Finding(section, name, status, detail, **extra))
+        self.findings.append(DoctorCheck(section, name, status, detail, **extra))
 
-    def run(self) -> list[Finding]:
+    def run(self) -> list[DoctorCheck]:
         """Every check, in the order a rehearsal needs them."""
         self.check_tools()
         self.check_docker()
@@ -133,7 +134,7 @@ class Doctor:
         return self.findings
 
     @property
-    def problems(self) -> list[Finding]:
+    def problems(self) -> list[DoctorCheck]:
         """The findings that block a rehearsal."""
         return [f for f in self.findings if f.status == "fail"]
 
@@ -271,9 +272,9 @@ class Doctor:
         if isinstance(got, Completed) and got.returncode == 0:
             self.add("docker", "privileged", "ok", f"a privileged container starts ({image})")
             return
-        detail = got if isinstance(got, str) else _last_line(got)
+        detail = got if isinstance(got, str) else got.last_line
         output = got if isinstance(got, str) else got.stderr + got.stdout
-        in_set = cap_in_bounding_set(CAP_SYS_RESOURCE, _read(self.status_path))
+        in_set = cap_in_bounding_set(CAP_SYS_RESOURCE, read_or_empty(self.status_path))
         hint = (
             CI_WRAPPER_HINT
             if in_set is False or "unable to apply caps" in output
@@ -322,7 +323,7 @@ class Doctor:
         )
         server = kubectl_server_version(got.stdout) if isinstance(got, Completed) else None
         if server is None:
-            detail = got if isinstance(got, str) else _last_line(got)
+            detail = got if isinstance(got, str) else got.last_line
             self.add(
                 "cluster",
                 "api server",
@@ -431,19 +432,7 @@ def _stamp_at(stamps: Path, name: str, pin: str) -> bool:
     return fields[:2] == [name, pin]
 
 
-def _last_line(result: Completed) -> str:
-    lines = (result.stderr or result.stdout).strip().splitlines()
-    return lines[-1] if lines else f"exit code {result.returncode}"
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-def render_table(findings: Sequence[Finding]) -> list[str]:
+def render_table(findings: Sequence[DoctorCheck]) -> list[str]:
     """Aligned columns, each failure's hint on the line below it."""
     rows = [
         (f.section, f.name, f.status.upper() if f.status == "fail" else f.status, f.detail) for f in findings
