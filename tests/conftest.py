@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -69,3 +70,17 @@ def make_chart(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+# A released series with two patches and a mid-month minor: what the CLI and planner tests plan on.
+SERIES = ["v24.05.01", "v24.05.01.1", "v24.06.01", "v24.06.15", "v24.07.01"]
+
+
+@pytest.fixture
+def charts(make_chart: Callable[..., Path], tmp_path: Path) -> Path:
+    """A charts folder holding a zip of every release in :data:`SERIES`."""
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    for version in SERIES:
+        shutil.move(make_chart(version, zipped=True), folder / f"jitera-helm-{version}.zip")
+    return folder

@@ -14,17 +14,6 @@ import yaml
 from pytest_jitera.cli import main
 from tests.conftest import BASE_VALUES
 
-SERIES = ["v24.05.01", "v24.05.01.1", "v24.06.01", "v24.06.15", "v24.07.01"]
-
-
-@pytest.fixture
-def charts(make_chart: Callable[..., Path], tmp_path: Path) -> Path:
-    folder = tmp_path / "catalog"
-    folder.mkdir()
-    for version in SERIES:
-        shutil.move(make_chart(version, zipped=True), folder / f"jitera-helm-{version}.zip")
-    return folder
-
 
 def test_plan_json(charts: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--charts", str(charts), "--from", "v24.05.01", "--to", "v24.07.01", "--json"]) == 0

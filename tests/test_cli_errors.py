@@ -7,24 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pytest_jitera.cli import EXIT_BROKEN_PIPE, main
 from pytest_jitera.config import default_charts_source
-
-SERIES = ["v24.05.01", "v24.05.01.1", "v24.06.01", "v24.06.15", "v24.07.01"]
-
-
-@pytest.fixture
-def charts(make_chart: Callable[..., Path], tmp_path: Path) -> Path:
-    folder = tmp_path / "catalog"
-    folder.mkdir()
-    for version in SERIES:
-        shutil.move(make_chart(version, zipped=True), folder / f"jitera-helm-{version}.zip")
-    return folder
 
 
 def _assert_clean(err: str, *expected: str) -> None:
