@@ -112,6 +112,26 @@ SETTINGS: tuple[Setting, ...] = (
         example="the path of a kubeconfig file",
     ),
     Setting(
+        "no-cluster",
+        "run only the checks that need no cluster (plan, chart and values diffs): a quick "
+        "pre-check, not a rehearsal",
+        kind="bool",
+        default=False,
+    ),
+    Setting(
+        "air-gapped",
+        "no registry can be reached: use locally built images for the reference stack's "
+        "datastores and the mail catcher (see: pytest-jitera bootstrap --air-gapped)",
+        kind="bool",
+        default=False,
+    ),
+    Setting(
+        "keep-on-failure",
+        "keep the rehearsal's namespace (and a kind cluster) when a test failed",
+        kind="bool",
+        default=False,
+    ),
+    Setting(
         "keep-cluster",
         "keep kind clusters (and their kubeconfig) after the run for inspection",
         kind="bool",
@@ -152,6 +172,9 @@ class JiteraConfig:
     values: tuple[Path, ...] = ()
     profile: Path = REFERENCE_PROFILE
     kubeconfig: Path | None = None
+    no_cluster: bool = False
+    air_gapped: bool = False
+    keep_on_failure: bool = False
     keep_cluster: bool = False
     report: Path = Path("jitera-report")
     kind_image: str | None = None

@@ -14,6 +14,7 @@ options unregistered) still works in this repository's clone.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,12 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
     jitera_tools,
     kind_cluster,
     kind_toolbox_image,
+    refuse_missing_tools,
 )
 from pytest_jitera.fixtures.profile import jitera_profile, run_profile  # noqa: F401
+from pytest_jitera.fixtures.rehearsal import jitera_upgrade  # noqa: F401
+from pytest_jitera.fixtures.report import write_run_report
+from pytest_jitera.fixtures.steps import STEP_LOG, StepLog, gate, order_items, record
 from pytest_jitera.release.catalog import Catalog
 from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.release.versions import Version
@@ -108,6 +113,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "jitera_hop_kinds(*kinds): run this per-hop check only on hops of these StepKinds"
     )
+    config.addinivalue_line(
+        "markers", "jitera_step(title): this test is the rehearsal step of that title (runbook order)"
+    )
+    config.addinivalue_line(
+        "markers", "jitera_cluster: a rehearsal step that needs a cluster (left out by --jitera-no-cluster)"
+    )
     try:
         jitera = _resolve(config)
         check_rehearsal(jitera)
@@ -120,7 +131,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise usage_error(exc) from exc
     config.stash[CONFIG_KEY] = jitera
     config.stash[PLAN_KEY] = plan
+    config.stash[STEP_LOG] = StepLog()
     if plan is not None:
+        if not jitera.no_cluster:
+            refuse_missing_tools(config)
         _point_rehearsal_at_suites(config)
 
 
@@ -157,19 +171,49 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     read as "not verified"); it does not exist for that hop, and the summary says so as
     "deselected".
     """
+    jitera = config.stash.get(CONFIG_KEY, None)
+    no_cluster = jitera is not None and jitera.no_cluster
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("jitera_hop_kinds")
         callspec = getattr(item, "callspec", None)
         hop = callspec.params.get("jitera_hop") if callspec is not None else None
-        if marker is not None and hop is not None and hop.kind not in marker.args:
+        not_this_kind = marker is not None and hop is not None and hop.kind not in marker.args
+        needs_cluster = no_cluster and item.get_closest_marker("jitera_cluster") is not None
+        if not_this_kind or needs_cluster:
             dropped.append(item)
         else:
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    plan = config.stash.get(PLAN_KEY, None)
+    if plan is not None:
+        order_items(items, plan)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A rehearsal step after a failed one is not run (reported with the reason)."""
+    jitera = item.config.stash.get(CONFIG_KEY, None)
+    gate(item, item.config.stash[STEP_LOG], on_cluster=jitera is not None and not jitera.no_cluster)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Record each rehearsal step's outcome for the report folder."""
+    report: pytest.TestReport = yield
+    record(item, report, item.config.stash[STEP_LOG])
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the report folder of a rehearsal (``summary.json``, ``index.html``)."""
+    if session.config.stash.get(PLAN_KEY, None) is not None:
+        write_run_report(session.config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -104,11 +104,19 @@ class Runner:
     secrets: set[str] = field(default_factory=set)
     echo: bool = False
     log: IO[str] = field(default_factory=lambda: sys.stderr)
+    # Names printed everywhere anyway (the release name): a password equal to one of them
+    # hides nothing by being masked, and masking it would blank every object name instead.
+    public: set[str] = field(default_factory=set)
 
     def add_secret(self, value: str | None) -> None:
         """Remember a value that must be masked wherever it would be printed."""
-        if value:
+        if value and value not in self.public:
             self.secrets.add(value)
+
+    def add_public(self, value: str) -> None:
+        """Declare a name that is shown everywhere; it is never masked, and unmasked if it was."""
+        self.public.add(value)
+        self.secrets.discard(value)
 
     def spawn(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """Start ``argv`` with its output (stdout and stderr together) readable as text lines."""

@@ -20,6 +20,7 @@ from pytest_jitera.release.planner import Hop
 from pytest_jitera.release.versions import StepKind
 
 
+@pytest.mark.jitera_step("obtain and extract the new chart")
 def test_chart_of_each_release_opens(jitera_hop: Hop, jitera_chart: Callable[[Release], Chart]) -> None:
     """Step "obtain and extract the new chart": both charts open and keep separate folders."""
     old = jitera_chart(jitera_hop.old)
@@ -29,6 +30,7 @@ def test_chart_of_each_release_opens(jitera_hop: Hop, jitera_chart: Callable[[Re
     assert new.root.exists()
 
 
+@pytest.mark.jitera_step("diff values against the new chart")
 def test_overrides_still_apply(
     jitera_hop: Hop,
     jitera_chart_diff: Callable[[Hop], ChartDiff],
@@ -51,6 +53,7 @@ def test_overrides_still_apply(
 
 
 @pytest.mark.jitera_hop_kinds(StepKind.PATCH)
+@pytest.mark.jitera_step("patch release changes image tags only")
 def test_patch_hop_has_no_structural_change(
     jitera_hop: Hop, jitera_chart_diff: Callable[[Hop], ChartDiff]
 ) -> None:

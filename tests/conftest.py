@@ -11,6 +11,39 @@ import yaml
 
 pytest_plugins = ["pytester"]
 
+
+@pytest.fixture(autouse=True)
+def _rehearsals_in_tests_need_no_cluster(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plugin tests run ``--jitera-from/--jitera-to`` in-process by the dozen (pytester).
+
+    Each would otherwise create a kind cluster; they test option handling, planning and the
+    cluster-free checks, so they run as ``--jitera-no-cluster``. Tests marked ``e2e`` run the
+    real rehearsal in a subprocess and see the environment as it is.
+    """
+    if request.node.get_closest_marker("e2e") is None:
+        monkeypatch.setenv("JITERA_NO_CLUSTER", "1")
+
+def cluster_steps(hops: int) -> int:
+    """How many items the upgrade suite has for a path of ``hops`` hops (the install plus each hop's).
+
+    ``--jitera-no-cluster`` deselects exactly these; counted from the suite itself, so adding
+    a step does not silently change what the plugin tests expect.
+    """
+    import ast
+
+    suite = Path(__file__).resolve().parent.parent / "suites" / "test_upgrade.py"
+    per_hop = once = 0
+    for node in ast.parse(suite.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            if any(a.arg == "jitera_hop" for a in node.args.args):
+                per_hop += 1
+            else:
+                once += 1
+    return once + per_hop * hops
+
+
 BASE_VALUES: dict[str, Any] = {
     "image": {"repository": "jitera/automation", "tag": "v24.05.01"},
     "externalPostgres": {"host": "db.internal", "port": 5432, "database": "jitera"},

@@ -162,3 +162,12 @@ class OfficialPins:
 PINS = Pins()
 IMAGES = Images(PINS)
 OFFICIAL = OfficialPins()
+
+
+# The mail catcher a rehearsal deploys so the product's invite smoke test has somewhere to send
+# its e-mail. A host with registry access runs the public image; an air-gapped host runs the same
+# release built from the Go module proxy (``pytest-jitera build-reference --air-gapped``). Both
+# are pinned to one version so the JSON API the harness reads is the same on either route.
+MAILPIT_VERSION = "v1.33.1"
+MAILPIT_PUBLIC_IMAGE = f"axllent/mailpit:{MAILPIT_VERSION}"
+MAILPIT_AIRGAPPED_IMAGE = f"jitera/mailpit:{MAILPIT_VERSION}"

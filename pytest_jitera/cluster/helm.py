@@ -195,8 +195,27 @@ class Helm:
         wait: bool = False,
     ) -> Completed:
         """``helm upgrade``; with ``atomic`` a failed upgrade is rolled back by Helm itself."""
+        return self.runner.run(
+            self.upgrade_argv(release, chart, values_files, set_values, timeout, atomic, extra, wait),
+            env=dict(self.access.env),
+            check=check,
+            timeout=1800,
+        )
+
+    def upgrade_argv(
+        self,
+        release: str,
+        chart: Path,
+        values_files: Sequence[Path] = (),
+        set_values: Mapping[str, str] | None = None,
+        timeout: str = "15m",
+        atomic: bool = False,
+        extra: Sequence[str] = (),
+        wait: bool = False,
+    ) -> list[str]:
+        """The ``helm upgrade`` command line, for a caller that runs it in the background."""
         flags = self._atomic_flags(atomic) + self._wait_flags(wait)
-        return self.run(
+        return self.access.helm_argv(
             "upgrade",
             release,
             str(chart),
@@ -205,7 +224,6 @@ class Helm:
             *flags,
             *self._value_args(values_files, set_values or {}),
             *self._spelled(extra),
-            check=check,
         )
 
     def rollback(self, release: str, revision: int, timeout: str = "15m", wait: bool = False) -> Completed:
@@ -252,6 +270,23 @@ class Helm:
             chart=current.chart,
             app_version=current.app_version,
             values=self.values(release, current.revision),
+        )
+
+    def template(self, release: str, chart: Path, values_files: Sequence[Path] = ()) -> Completed:
+        """``helm template``: the manifests the chart renders with these values (no cluster needed)."""
+        return self.run(
+            "template", release, str(chart), *self._value_args(values_files, {}), check=False, timeout=300
+        )
+
+    def upgrade_dry_run(self, release: str, chart: Path, values_files: Sequence[Path] = ()) -> Completed:
+        """``helm upgrade --dry-run=server``: the API server validates every object, nothing changes.
+
+        Unlike ``helm template`` this catches what only the cluster knows: a field the server's
+        schema rejects, an immutable field the new chart changes, a missing CRD.
+        """
+        return self.run(
+            "upgrade", release, str(chart), "--dry-run=server",
+            *self._value_args(values_files, {}), check=False, timeout=600,
         )
 
     def lint(self, chart: Path, values_files: Sequence[Path] = ()) -> Completed:

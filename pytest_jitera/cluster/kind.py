@@ -28,6 +28,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import yaml
+
 from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.runner import CommandRunner, RunError
@@ -297,6 +299,21 @@ class KindCluster:
                         env=dict(self.env), timeout=timeout)
         return list(images)
 
+    def load_images_into_existing(self, images: Sequence[str], timeout: float = 1800) -> list[str]:
+        """Side-load into a ``--jitera-kubeconfig`` cluster when it is a kind cluster of this host.
+
+        The user asked to use *their* cluster; when that is kind (context ``kind-<name>``, and
+        ``kind get clusters`` lists it) the images a locally built stack needs can only get
+        there this way. kind skips an image its nodes already hold, so a second run is cheap.
+        """
+        name = kind_name_of(self.kubeconfig)
+        if not images or name is None or name not in kind_clusters(self.runner, self.kind, self.env):
+            return []
+        self.progress(f"loading {len(images)} image(s) into kind cluster {name}")
+        self.runner.run([self.kind, "load", "docker-image", *images, "--name", name],
+                        env=dict(self.env), timeout=timeout)
+        return list(images)
+
     def export_logs(self, dest: Path) -> Path | None:
         """``kind export logs`` into ``dest/<name>``; never raises (it runs on failure paths)."""
         if self.existing_kubeconfig is not None:
@@ -366,6 +383,18 @@ class KindCluster:
             self.delete()
         except (RunError, JiteraError, OSError) as exc:
             warnings.warn(f"could not delete kind cluster {self.name}: {exc}", stacklevel=2)
+
+
+def kind_name_of(kubeconfig: Path) -> str | None:
+    """The kind cluster name behind a kubeconfig's current context (``kind-<name>``), if any."""
+    try:
+        data = yaml.safe_load(Path(kubeconfig).read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    context = data.get("current-context") if isinstance(data, dict) else None
+    if isinstance(context, str) and context.startswith("kind-"):
+        return context.removeprefix("kind-")
+    return None
 
 
 def kind_clusters(

@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--air-gapped",
         action="store_true",
-        help="also build the Debian PostgreSQL and FerretDB images (needs --images, Go)",
+        help="also build the Debian PostgreSQL, FerretDB and Mailpit images (needs --images, Go)",
     )
     parser.set_defaults(func=run)
 

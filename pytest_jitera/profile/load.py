@@ -543,7 +543,7 @@ class _Reader:
             top,
             (),
             "workloads",
-            ("db_clients", "user_facing"),
+            ("db_clients", "user_facing", "background"),
             "the workloads",
             "{db_clients: [...], user_facing: {...}}",
         )
@@ -574,7 +574,15 @@ class _Reader:
             self.workload,
             nonempty=isolate == "scale-down",
         )
-        return Workloads(clients, UserFacing(isolate, facing, self.maintenance_values(u, upath, isolate)))
+        background = (
+            self.listed(m, path, "background", "workloads running background jobs",
+                        "Deployment/${release}-worker", self.workload, nonempty=False)
+            if "background" in m
+            else ()
+        )
+        return Workloads(
+            clients, UserFacing(isolate, facing, self.maintenance_values(u, upath, isolate)), background
+        )
 
     def maintenance_values(
         self, u: Mapping[str, Any], path: FieldPath, isolate: Isolation

@@ -105,6 +105,8 @@ class Workloads:
 
     db_clients: tuple[WorkloadRef, ...]
     user_facing: UserFacing
+    # Paused before an upgrade (the runbook's "drain background jobs"); may repeat db_clients.
+    background: tuple[WorkloadRef, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,17 @@ cache keyed on the zip hash is sound and a diff between two releases shows only 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_jitera.bootstrap import default_cache_dir
+from pytest_jitera.bootstrap.pins import MAILPIT_AIRGAPPED_IMAGE, MAILPIT_VERSION
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.reference import EXPECTED_MANIFEST, REFERENCE_ROOT
 from pytest_jitera.reference.series import (
@@ -30,14 +34,17 @@ from pytest_jitera.runner import CommandRunner
 
 CHART_PREFIX = "charts/jitera"
 IMAGE_NAMESPACE = "jitera"
-# Datastore images for clusters that cannot pull postgres/pgvector/mongo from a registry.
+# Images for clusters that cannot pull postgres/pgvector/mongo (or the mail catcher the
+# rehearsal deploys beside the product) from a registry.
 DATASTORE_IMAGES: dict[str, str] = {
     "postgresql": f"{IMAGE_NAMESPACE}/postgresql:15-bookworm",
     "ferretdb": f"{IMAGE_NAMESPACE}/ferretdb:1-sqlite",
+    "mailpit": MAILPIT_AIRGAPPED_IMAGE,
 }
 # FerretDB 1.x still has the SQLite backend, so the image needs no second database.
 FERRETDB_MODULE_ROOT = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
+MAILPIT_MODULE_ROOT = "github.com/axllent/mailpit"
 _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 _TOKEN_SUFFIXES = (".yaml", ".tpl", ".txt")
 
@@ -105,12 +112,18 @@ def build_reference(
 
 
 def build_datastore_images(
-    runner: CommandRunner, workdir: Path, which: Sequence[str] = tuple(DATASTORE_IMAGES)
+    runner: CommandRunner,
+    workdir: Path,
+    which: Sequence[str] = tuple(DATASTORE_IMAGES),
+    *,
+    cache_dir: Path | None = None,
 ) -> list[str]:
-    """Build the PostgreSQL and FerretDB images from Debian packages and the Go proxy.
+    """Build the PostgreSQL, FerretDB and Mailpit images from Debian packages and the Go proxy.
 
-    FerretDB is compiled on the host (Go module proxy reachable, no registry) and copied into
-    a Debian image, because a Dockerfile cannot fetch Go modules in an air-gapped build.
+    FerretDB and Mailpit are compiled on the host (Go module proxy reachable, no registry) and
+    copied into a Debian image, because a Dockerfile cannot fetch Go modules in an air-gapped
+    build. Mailpit's binary is kept in ``cache_dir`` (default: the bootstrap's cache), since
+    ``workdir`` is emptied on every call.
     """
     unknown = set(which) - set(DATASTORE_IMAGES)
     if unknown:
@@ -129,7 +142,56 @@ def build_datastore_images(
         shutil.copytree(images_src / "ferretdb", fd_ctx)
         _build_ferretdb(runner, workdir / "ferretdb-src", fd_ctx / "ferretdb")
         _docker_build(runner, fd_ctx, DATASTORE_IMAGES["ferretdb"])
+    if "mailpit" in which:
+        mp_ctx = workdir / "mailpit"
+        shutil.copytree(images_src / "mailpit", mp_ctx)
+        shutil.copy2(mailpit_binary(runner, cache_dir or default_cache_dir()), mp_ctx / "mailpit")
+        _docker_build(runner, mp_ctx, DATASTORE_IMAGES["mailpit"])
     return [DATASTORE_IMAGES[name] for name in which]
+
+
+def mailpit_binary_path(cache_dir: Path) -> Path:
+    """Where the Mailpit build of :data:`MAILPIT_VERSION` is kept: ``<cache>/build/<name>-<version>``.
+
+    The same layout the bootstrap uses for its Go builds, so one cache folder holds every
+    program built from the module proxy and a version bump simply builds into a new folder.
+    """
+    return cache_dir / "build" / f"mailpit-{MAILPIT_VERSION}" / "mailpit"
+
+
+def mailpit_binary(runner: CommandRunner, cache_dir: Path) -> Path:
+    """The Mailpit binary, compiled from the module proxy unless this version is cached.
+
+    The module builds as published: its only npm-built part, the browser UI's ``server/ui/dist``
+    bundle, is absent from the module, but the ``go:embed`` names the ``server/ui`` folder,
+    which the module does ship (icons, API docs page), so the build succeeds without a
+    placeholder and only the browser page lacks its script. The harness uses SMTP and the JSON
+    API, both plain Go. The version is stamped as upstream's release build does, so
+    ``/api/v1/info`` reports it instead of ``dev``.
+    """
+    target = mailpit_binary_path(cache_dir)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Built into a scratch folder and moved in whole: an interrupted build leaves no binary
+    # that a later call would take for a finished one.
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        runner.run(
+            [
+                "go",
+                "install",
+                "-trimpath",
+                "-ldflags",
+                f"-s -w -X {MAILPIT_MODULE_ROOT}/config.Version={MAILPIT_VERSION}",
+                f"{MAILPIT_MODULE_ROOT}@{MAILPIT_VERSION}",
+            ],
+            # go install pkg@version builds in module mode on its own; a -mod flag is refused.
+            env={"CGO_ENABLED": "0", "GOFLAGS": "", "GOBIN": scratch},
+            cwd=Path(scratch),
+            timeout=1800,
+        )
+        os.replace(Path(scratch) / "mailpit", target)
+    return target
 
 
 def _build_ferretdb(runner: CommandRunner, src: Path, binary: Path) -> None:

@@ -11,12 +11,17 @@ take the path a user's request takes rather than a port-forward straight to one 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pytest_jitera.cluster.api import HttpResult, ServiceHttp
+from pytest_jitera.datastores import Stats, migration_versions
+from pytest_jitera.profile.model import CliCheck, HttpCheck, InviteCheck
 from pytest_jitera.runbook.context import Rehearsal
 from pytest_jitera.runbook.databases import applied_versions
 from pytest_jitera.runbook.pem import pem_problems
+from pytest_jitera.runbook.stage import CliKeyPair
 from pytest_jitera.waiting import Observation, WaitTimeout, wait_for
 
 #: Service ports of the chart's HTTP components.
@@ -175,3 +180,108 @@ def check_migrations(r: Rehearsal, schema: Sequence[str], data: Sequence[str]) -
 def component_logs(r: Rehearsal, component: str, tail: int = 400) -> str:
     """Recent logs of every pod of a component, each line prefixed with its pod (evidence)."""
     return r.kubectl.logs_by_selector(r.selector(component), tail=tail)
+
+
+# ----------------------------------------------------------------- profile-driven checks, via httpx
+
+
+def smoke_test_http(
+    r: Rehearsal, http: ServiceHttp, check: HttpCheck, *, what: str, timeout: float = 180
+) -> HttpResult:
+    """Ask ``check``'s Service until it gives the expected status; return that or the last answer.
+
+    The request goes through the API server's Service proxy, so it reaches whichever pods
+    the Service routes to now, as a user's request would.
+    """
+    last: list[HttpResult] = []
+
+    def probe() -> Observation[HttpResult]:
+        got = http.request(check.method, r.access.namespace, check.service, check.port, check.path)
+        last[:] = [got]
+        if got.status == check.expect_status:
+            return Observation.ready(got, got.summary)
+        return Observation.pending(got.summary)
+
+    with r.step(f"smoke test: {what}"):
+        try:
+            return wait_for(what, probe, timeout=timeout, interval=2, progress=r.say)
+        except WaitTimeout:
+            return last[-1]
+
+
+def invite_test_user(
+    r: Rehearsal, http: ServiceHttp, check: InviteCheck, address: str
+) -> HttpResult:
+    """Runbook smoke test "invite a test user": one request; the mail is awaited separately."""
+    with r.step("smoke test: invite a test user"):
+        req = check.request
+        return http.request(
+            req.method, r.access.namespace, req.service, req.port, req.path,
+            json={check.email_field: address}, timeout=60,
+        )
+
+
+def upload_with_cli(r: Rehearsal, http: ServiceHttp, check: CliCheck, key: CliKeyPair) -> HttpResult:
+    """Runbook smoke test "run ``jitera init``": a signed upload, as the CLI sends it."""
+    body = f"jitera init smoke upload {time.time():.0f}\n".encode()
+    with r.step("smoke test: CLI authenticates and uploads"):
+        req = check.request
+        return http.request(
+            req.method,
+            r.access.namespace,
+            req.service,
+            req.port,
+            req.path + ("&" if "?" in req.path else "?") + "name=rehearsal-smoke",
+            content=body,
+            headers={check.signature_header: key.sign(body), "Content-Type": "application/octet-stream"},
+            timeout=60,
+        )
+
+
+@dataclass(frozen=True)
+class ShippedMigrations:
+    """The migration versions a release's image ships in ``db/migrate`` and ``db/data``."""
+
+    schema: list[str]
+    data: list[str]
+
+
+def migrations_in_image(r: Rehearsal, workload: str, app_path: str) -> ShippedMigrations:
+    """List ``db/migrate`` and ``db/data`` inside the running workload's container.
+
+    The running container is the release's image as deployed, on any cluster, with no
+    registry access from here.
+    """
+    with r.step("list the migrations the release ships"):
+        listing = r.kubectl.run(
+            "exec", workload, "--", "sh", "-c",
+            f"ls {app_path}/db/migrate; echo '--data--'; ls {app_path}/db/data 2>/dev/null || true",
+        ).stdout
+        migrate, _, data = listing.partition("--data--")
+        return ShippedMigrations(
+            sorted(migration_versions(migrate.split())), sorted(migration_versions(data.split()))
+        )
+
+
+def rows_lost(before: Stats, after: Stats, dropped: Sequence[str]) -> list[str]:
+    """Tables that lost rows over a hop; a table the release dropped is excepted (and named).
+
+    Counts only: a migration that adds or backfills a column changes every row's checksum
+    without losing one; checksum changes are reported, not failed, by the caller.
+    """
+    problems = []
+    for table, stats in sorted(before.items()):
+        if table in dropped:
+            continue
+        now = after.get(table)
+        if now is None:
+            problems.append(f"table {table} is gone ({stats['rows']} rows before the hop)")
+        elif int(now["rows"]) < int(stats["rows"]):
+            problems.append(f"table {table}: {now['rows']} rows, {stats['rows']} before the hop")
+    return problems
+
+
+def checksums_changed(before: Stats, after: Stats) -> list[str]:
+    """Tables whose row count held but whose content checksum changed (a data migration's mark)."""
+    same_count = [t for t, s in before.items() if t in after and int(after[t]["rows"]) == int(s["rows"])]
+    return sorted(t for t in same_count if str(after[t]["checksum"]) != str(before[t]["checksum"]))

@@ -27,6 +27,8 @@ from pytest_jitera.datastores import (
     verify_mongo_snapshot,
     verify_postgres_snapshot,
 )
+from pytest_jitera.errors import JiteraError
+from pytest_jitera.profile.model import WorkloadRef
 from pytest_jitera.runbook.context import Rehearsal
 from pytest_jitera.runbook.databases import pg_login, pg_pod_tools
 from pytest_jitera.runbook.downtime import SCALE_DOWN
@@ -156,3 +158,37 @@ def _mongo_target(r: Rehearsal) -> MongoTarget:
     for secret in target.secrets():
         r.runner.add_secret(secret)
     return target
+
+
+def freeze_background_work(r: Rehearsal, workloads: Sequence[WorkloadRef]) -> dict[str, int]:
+    """Runbook "freeze concurrent workloads": pause background workers, prove none is in flight.
+
+    Only the profile's background workloads stop here; the user-facing ones keep serving, so
+    the availability prober measures what users see during the upgrade itself. Proof is that
+    no pod of a paused workload remains and no Job of the namespace is active (the migration
+    hook of the previous hop included). Returns the replica counts to give back.
+    """
+    with r.step("freeze background work"):
+        current = r.kubectl.deployments()
+        names = [w.name for w in workloads if w.kind == "Deployment" and w.name in current]
+        missing = [str(w) for w in workloads if w.name not in current]
+        if missing:
+            raise JiteraError(
+                f"background workloads {', '.join(missing)} are not in namespace {r.access.namespace}",
+                hint="check workloads.background in the product profile against `helm template`",
+            )
+        r.say(f"pausing {', '.join(names) or 'nothing'}")
+        r.kubectl.scale(names, 0)
+        r.kubectl.wait_scaled_down(names)
+        active = [
+            job["metadata"]["name"]
+            for job in r.kubectl.get_json("jobs").get("items", [])
+            if (job.get("status") or {}).get("active")
+        ]
+        if active:
+            raise JiteraError(
+                f"jobs still in flight after the freeze: {', '.join(active)}",
+                hint="let them finish (kubectl get jobs) before upgrading: a schema change under a "
+                "running job is what the freeze prevents",
+            )
+        return {name: current[name] for name in names}

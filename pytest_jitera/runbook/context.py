@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_jitera.cluster.access import ClusterAccess
+from pytest_jitera.cluster.api import KubeApi
 from pytest_jitera.cluster.helm import Helm
 from pytest_jitera.cluster.kubectl import Kubectl
+from pytest_jitera.redact import redact, redact_lines
 from pytest_jitera.runbook.downtime import StepTimer
 from pytest_jitera.runner import CommandRunner
 from pytest_jitera.waiting import Progress
@@ -40,11 +42,13 @@ class CarriedValues:
 
     files: tuple[Path, ...] = ()
     chart_files: tuple[str, ...] = ()
+    # The rehearsal's own values (mail catcher, CLI key), applied after the operator's.
+    harness: tuple[Path, ...] = ()
 
     def for_chart(self, chart_root: Path) -> list[Path]:
         """The values files, in Helm's order, for a deploy of the chart at ``chart_root``."""
         shipped = [chart_root / name for name in self.chart_files if (chart_root / name).is_file()]
-        return [*shipped, *self.files]
+        return [*shipped, *self.files, *self.harness]
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Rehearsal:
     values: CarriedValues = field(default_factory=CarriedValues)
     progress: Progress | None = None
     timer: StepTimer = field(default_factory=StepTimer)
+    _api: KubeApi | None = field(default=None, init=False, repr=False)
 
     # ----------------------------------------------------------------- clients
     @property
@@ -73,6 +78,19 @@ class Rehearsal:
     def kubectl(self) -> Kubectl:
         """The kubectl client in the rehearsal's namespace."""
         return self.access.kubectl
+
+    @property
+    def api(self) -> KubeApi:
+        """The Kubernetes API client on the same kubeconfig, made on first use (watches, logs, HTTP)."""
+        if self._api is None:
+            self._api = KubeApi(self.access.kubeconfig)
+        return self._api
+
+    def close(self) -> None:
+        """Release the API client's connections (the cluster objects stay)."""
+        if self._api is not None:
+            self._api.close()
+            self._api = None
 
     # ----------------------------------------------------------------- names
     def name(self, component: str) -> str:
@@ -99,6 +117,10 @@ class Rehearsal:
             yield
         finally:
             self.timer.record(name, started)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every registered secret and every secret-looking line masked (for files)."""
+        return redact_lines(redact(text, getattr(self.runner, "secrets", ())))
 
     def report_folder(self, *parts: str) -> Path:
         """A folder in the report folder, created if needed."""

@@ -10,11 +10,14 @@ verdict to the caller.
 
 from __future__ import annotations
 
+import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_jitera.charts.chart import Chart
+from pytest_jitera.cluster.hook_watch import HookOutcome, current_job_uid, watch_hook
 from pytest_jitera.cluster.kubectl import JobState, PodHealth
 from pytest_jitera.runbook.context import Rehearsal
 from pytest_jitera.runbook.downtime import ROLLOUT
@@ -153,3 +156,111 @@ def outcome(r: Rehearsal, returncode: int) -> HelmOutcome:
     history = r.helm.history(r.release)
     last = history[-1] if history else None
     return HelmOutcome(returncode, last.revision if last else None, last.status if last else "")
+
+
+# ----------------------------------------------------------------- plan and apply, watched
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What ``helm template`` and the server-side dry run said about the next chart."""
+
+    rendered: Path
+    server: Path
+    problems: tuple[str, ...]
+
+
+def plan_the_upgrade(r: Rehearsal, chart: Chart | Path) -> DryRun:
+    """Runbook "plan and apply", first half: render the new chart and let the API server judge it.
+
+    Both outputs go to the report with secrets masked; a problem is the failing command's
+    last lines, so the message says what the chart or the server refused.
+    """
+    root = chart_root(chart)
+    label = _label(chart)
+    with r.step(f"plan the upgrade to {label}"):
+        folder = r.report_folder("hops", label)
+        files = r.values.for_chart(root)
+        rendered = r.helm.template(r.release, root, files)
+        server = r.helm.upgrade_dry_run(r.release, root, files)
+        problems = []
+        for what, done in (("helm template", rendered), ("helm upgrade --dry-run=server", server)):
+            if done.returncode != 0:
+                tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
+                problems.append(f"{what} failed (exit {done.returncode}):\n{r.mask(tail)}")
+        rendered_path = folder / "helm-template.yaml"
+        rendered_path.write_text(r.mask(rendered.stdout + rendered.stderr))
+        server_path = folder / "dry-run-server.txt"
+        server_path.write_text(r.mask(server.stdout + server.stderr))
+        return DryRun(rendered_path, server_path, tuple(problems))
+
+
+@dataclass(frozen=True)
+class WatchedUpgrade:
+    """The ``helm upgrade`` that ran and what the migration hook did meanwhile."""
+
+    helm: HelmOutcome
+    hook: HookOutcome
+    helm_output: str
+
+
+def apply_upgrade(
+    r: Rehearsal,
+    chart: Chart | Path,
+    *,
+    hook_job: str,
+    timeout: str = "15m",
+    hook_timeout: float = 900,
+) -> WatchedUpgrade:
+    """Runbook "plan and apply", second half, and "monitor the rollout" while it happens.
+
+    ``helm upgrade`` runs in a thread; this thread watches the hook Job through the API and
+    streams its pods' logs into ``hops/<version>/migration-hook.log`` and the progress output.
+    Helm itself waits for the hook, so the two end together; the watch is what lets a failure
+    show the hook's own words instead of Helm's "job failed: BackoffLimitExceeded".
+    """
+    root = chart_root(chart)
+    label = _label(chart)
+    folder = r.report_folder("hops", label)
+    ns = r.access.namespace
+    previous = current_job_uid(r.api, ns, hook_job)
+    argv = r.helm.upgrade_argv(r.release, root, r.values.for_chart(root), timeout=timeout)
+    output: list[str] = []
+    stop = threading.Event()
+    with r.step(f"upgrade {r.release} to {label}"):
+        proc = r.runner.spawn(argv, env=dict(r.access.env))
+
+        def collect() -> None:
+            try:
+                for line in proc.stdout or ():
+                    output.append(line)
+            finally:
+                stop.set()
+
+        reader = threading.Thread(target=collect, name=f"helm-upgrade-{label}", daemon=True)
+        reader.start()
+        try:
+            hook = watch_hook(
+                r.api,
+                ns,
+                hook_job,
+                log_path=folder / "migration-hook.log",
+                progress=r.say,
+                timeout=hook_timeout,
+                previous_uid=previous,
+                stop=stop,
+            )
+            returncode = proc.wait()
+        finally:
+            # Ctrl-C or an error in the watch: helm must not go on changing the cluster alone.
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            reader.join(timeout=10)
+    text = r.mask("".join(output))
+    (folder / "helm-upgrade.txt").write_text(text)
+    return WatchedUpgrade(outcome(r, returncode), hook, text)

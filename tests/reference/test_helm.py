@@ -87,6 +87,7 @@ def test_fault_switches(helm: str, charts: dict[str, Path]) -> None:
     docs = _render(
         helm,
         charts["v24.07.01"],
+        "--is-upgrade",  # the hook fault fires on upgrades only: the install must succeed
         "--set",
         "faults.hookFails=true",
         "--set",

@@ -1,0 +1,300 @@
+"""``index.html``: the page a release engineer opens first after a rehearsal.
+
+It answers, in reading order: did the upgrade rehearsal pass, where and with what did it
+run, which step of which hop went wrong and what to do about it, and how long the product was
+unavailable. It is one self-contained file with no script and no external asset, so it can be
+attached to a change ticket or opened from an artifact store that serves files without a
+network, and a Content-Security-Policy forbids anything else from loading.
+
+Every string interpolated here went through :func:`~pytest_jitera.report.text.esc`; the
+report is assumed to be already masked (see :mod:`pytest_jitera.report.mask`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from pytest_jitera.report.model import HopReport, RunReport, Status, StepResult
+from pytest_jitera.report.text import duration, esc, moment, plural
+from pytest_jitera.report.timeline import availability_lines, render_svg
+
+#: A failure message longer than this is cut in the page (summary.json keeps all of it).
+MESSAGE_LIMIT = 20_000
+SUMMARY_LIMIT = 160
+ACTION_PREFIXES = ("next:", "hint:")
+FAILED: frozenset[Status] = frozenset({"failed", "error"})
+STATUS_LABEL: dict[Status, str] = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "error",
+    "not-run": "not run",
+}
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;
+padding:16px 24px;color:#212121}
+h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
+h3{font-size:15px;margin:18px 0 6px}
+.badge{display:inline-block;padding:2px 10px;border-radius:4px;color:#fff;font-weight:600;
+text-transform:uppercase;font-size:13px;vertical-align:middle}
+.o-passed{background:#2e7d32}.o-failed{background:#c62828}
+dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:8px 0}
+dl.facts dt{color:#616161}dl.facts dd{margin:0}
+table{border-collapse:collapse;width:100%;margin:4px 0 12px}
+th,td{border-bottom:1px solid #e0e0e0;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#fafafa;font-weight:600}td.num{text-align:right;white-space:nowrap}
+.status{font-weight:600;white-space:nowrap}
+.s-passed{color:#2e7d32}.s-failed{color:#c62828}.s-error{color:#b71c1c;background:#ffebee}
+.s-not-run{color:#616161;background:#eeeeee;font-style:italic}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
+code.test-id{color:#757575;display:block;word-break:break-all}
+pre{background:#263238;color:#eceff1;padding:10px;overflow:auto;max-height:480px;white-space:pre-wrap;
+word-break:break-word}
+.failure{border-left:4px solid #c62828;padding:2px 12px;margin:12px 0}
+.next{background:#fff8e1;border:1px solid #ffe082;padding:6px 10px;margin:6px 0}
+.muted{color:#757575}
+svg.timeline{max-width:100%;height:auto;display:block;margin:6px 0}
+svg .label,svg .tick-label{font:11px system-ui,sans-serif;fill:#424242}
+svg .step-label{font:11px system-ui,sans-serif;fill:#263238}
+"""
+
+COLUMNS = ("#", "Step", "Status", "Duration", "Details", "Artifacts")
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def render_html(report: RunReport) -> str:
+    """The whole page for an already masked report."""
+    failures = [step for step in report.steps if step.status in FAILED]
+    anchors = {id(step): f"failure-{n}" for n, step in enumerate(failures, start=1)}
+    body = [
+        *_headline(report, failures, anchors),
+        *_notes(report.notes),
+        *_steps_section(report, anchors),
+        *_failures_section(report, failures, anchors),
+        *_availability_section(report.hops),
+    ]
+    title = f"{report.product} {_path_text(report.path)}: {report.outcome}"
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(title)}</title>",
+            f"<style>{CSS}</style>",
+            "</head><body>",
+            *body,
+            "</body></html>",
+            "",
+        ]
+    )
+
+
+def _path_text(path: Iterable[str]) -> str:
+    """The upgrade path as the runbook writes it."""
+    return " → ".join(path) or "(no path)"
+
+
+def _headline(report: RunReport, failures: list[StepResult], anchors: dict[int, str]) -> list[str]:
+    """What the reader needs before scrolling: outcome, path, where and how long it ran."""
+    facts = [
+        ("Path", _path_text(report.path)),
+        ("Outcome", report.outcome),
+        ("Steps", _counts(report.steps)),
+        ("Duration", f"{duration(report.seconds)} ({moment(report.started)} to {moment(report.finished)})"),
+        ("Cluster", report.cluster),
+        ("Namespace", report.namespace),
+        ("Helm", report.helm),
+    ]
+    parts = [
+        f'<h1>{esc(report.product)} upgrade rehearsal <span class="badge o-{report.outcome}">'
+        f"{esc(report.outcome)}</span></h1>",
+        '<dl class="facts">',
+        *(f"<dt>{esc(name)}</dt><dd>{esc(value)}</dd>" for name, value in facts),
+        "</dl>",
+    ]
+    if failures:
+        links = ", ".join(f'<a href="#{anchors[id(step)]}">{esc(_step_name(step))}</a>' for step in failures)
+        parts.append(f"<p><strong>{esc(plural(len(failures), 'step'))} failed:</strong> {links}</p>")
+    return parts
+
+
+def _counts(steps: Iterable[StepResult]) -> str:
+    """``12 passed, 1 failed, 3 not run``; statuses with no step are left out."""
+    counts = Counter(step.status for step in steps)
+    text = ", ".join(f"{counts[status]} {STATUS_LABEL[status]}" for status in STATUS_LABEL if counts[status])
+    return text or "no step recorded"
+
+
+def _step_name(step: StepResult) -> str:
+    """The step as a reader would quote it: which hop, which runbook step."""
+    return f"{step.hop}: {step.step}" if step.hop else step.step
+
+
+def _notes(notes: tuple[str, ...]) -> list[str]:
+    """Remarks the run made about itself (a reused cluster, a skipped hop)."""
+    if not notes:
+        return []
+    return ["<h2>Notes</h2>", "<ul>", *(f"<li>{esc(note)}</li>" for note in notes), "</ul>"]
+
+
+def _groups(report: RunReport) -> list[tuple[str, list[StepResult]]]:
+    """Steps by hop, hops in the order they ran; a hop with no step still gets its table."""
+    groups: dict[str, list[StepResult]] = {}
+    for step in report.steps:
+        groups.setdefault(step.hop, []).append(step)
+    for hop in report.hops:
+        groups.setdefault(hop.name, [])
+    return list(groups.items())
+
+
+def _steps_section(report: RunReport, anchors: dict[int, str]) -> list[str]:
+    """One table per hop, rows in runbook order."""
+    parts = ["<h2>Steps</h2>"]
+    groups = _groups(report)
+    if not groups:
+        return [*parts, '<p class="muted">No step was recorded.</p>']
+    hops = {hop.name: hop for hop in report.hops}
+    for name, steps in groups:
+        parts.append(f"<h3>{_hop_heading(name, hops.get(name))}</h3>")
+        parts += _step_table(steps, anchors)
+    return parts
+
+
+def _hop_heading(name: str, hop: HopReport | None) -> str:
+    """The hop with its kind, timing and rollback scenario, already escaped."""
+    if not name:
+        return "Run-level steps"
+    if hop is None:
+        return esc(name)
+    details = [hop.kind, f"{duration(hop.seconds)} from {moment(hop.started)}"]
+    if hop.scenario:
+        details.append(f"scenario: {hop.scenario}")
+    return f'{esc(name)} <span class="muted">({esc(", ".join(d for d in details if d))})</span>'
+
+
+def _step_table(steps: list[StepResult], anchors: dict[int, str]) -> list[str]:
+    """Rows of one hop's steps."""
+    if not steps:
+        return ['<p class="muted">No step of this hop was recorded.</p>']
+    head = "<tr>" + "".join(f"<th>{name}</th>" for name in COLUMNS) + "</tr>"
+    rows = [_step_row(n, step, anchors.get(id(step))) for n, step in enumerate(steps, start=1)]
+    return ["<table>", head, *rows, "</table>"]
+
+
+def _step_row(number: int, step: StepResult, anchor: str | None) -> str:
+    """One step; a not-run step shows its reason and no duration, so it never looks passed."""
+    took = "—" if step.status == "not-run" else duration(step.seconds)
+    return (
+        f'<tr><td class="num">{number}</td>'
+        f'<td>{esc(step.step)}<code class="test-id">{esc(step.test_id)}</code></td>'
+        f'<td class="status s-{step.status}">{esc(STATUS_LABEL[step.status])}</td>'
+        f'<td class="num">{esc(took)}</td>'
+        f"<td>{_details(step, anchor)}</td>"
+        f"<td>{_artifact_links(step.artifacts)}</td></tr>"
+    )
+
+
+def _details(step: StepResult, anchor: str | None) -> str:
+    """The first line of the message, and for a failure a link to the whole of it."""
+    first = _first_line(step.message)
+    if step.status == "not-run":
+        return f"not run: {esc(first or 'no reason recorded')}"
+    if anchor is not None:
+        return f'{esc(first)} <a href="#{anchor}">details</a>'
+    return esc(first)
+
+
+def _first_line(message: str) -> str:
+    """The first non-blank line, cut to table width."""
+    line = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
+    return line if len(line) <= SUMMARY_LIMIT else line[: SUMMARY_LIMIT - 1] + "…"
+
+
+def _artifact_links(artifacts: Iterable[str]) -> str:
+    """Links to files in the report folder.
+
+    The path is percent-encoded and prefixed with ``./``, so a hostile name such as
+    ``javascript:...`` or ``//host/x`` can only ever be a relative file link.
+    """
+    return "<br>".join(
+        f'<a href="./{esc(quote(path.lstrip("/"), safe="/"))}">{esc(path)}</a>' for path in artifacts
+    )
+
+
+def _failures_section(report: RunReport, failures: list[StepResult], anchors: dict[int, str]) -> list[str]:
+    """Each failure with its full message and next action, then every step that did not run."""
+    parts = ["<h2>Failures</h2>"]
+    if not failures:
+        parts.append('<p class="muted">No step failed.</p>')
+    for step in failures:
+        parts += _failure(step, anchors[id(step)])
+    skipped = [step for step in report.steps if step.status == "not-run"]
+    if skipped:
+        parts.append(f"<h3>{esc(plural(len(skipped), 'step'))} not run</h3>")
+        parts.append("<ul>")
+        parts += [
+            f"<li>{esc(_step_name(step))}: not run: {esc(step.message.strip() or 'no reason recorded')}</li>"
+            for step in skipped
+        ]
+        parts.append("</ul>")
+    return parts
+
+
+def _failure(step: StepResult, anchor: str) -> list[str]:
+    """One failed step: what, where, what to do next, and what it said."""
+    parts = [
+        f'<div class="failure" id="{anchor}">',
+        f'<h3>{esc(_step_name(step))} <span class="status s-{step.status}">'
+        f"{esc(STATUS_LABEL[step.status])}</span> "
+        f'<span class="muted">after {esc(duration(step.seconds))}</span></h3>',
+        f'<code class="test-id">{esc(step.test_id)}</code>',
+    ]
+    for action in next_actions(step.message):
+        parts.append(f'<div class="next"><strong>Next:</strong> {esc(action)}</div>')
+    parts.append(f"<pre>{esc(_clip(step.message) or '(no message)')}</pre>")
+    if step.artifacts:
+        parts.append(f"<p>Artifacts: {_artifact_links(step.artifacts)}</p>")
+    parts.append("</div>")
+    return parts
+
+
+def next_actions(message: str) -> list[str]:
+    """The advice a failure carries on lines starting ``next:`` or ``hint:``.
+
+    The harness's errors end in ``hint: ...`` (indented under the message), so leading
+    whitespace is ignored; the advice is lifted out because it is the part a reader acts on.
+    """
+    actions = []
+    for line in message.splitlines():
+        stripped = line.strip()
+        prefix = next((p for p in ACTION_PREFIXES if stripped.lower().startswith(p)), None)
+        if prefix and (action := stripped[len(prefix) :].strip()):
+            actions.append(action)
+    return actions
+
+
+def _clip(message: str) -> str:
+    """A very long message cut in the middle: the start says what ran, the end why it failed."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    head, tail = MESSAGE_LIMIT // 4, MESSAGE_LIMIT - MESSAGE_LIMIT // 4
+    omitted = len(message) - head - tail
+    marker = f"[… {omitted} characters left out here; summary.json has all of them …]"
+    return f"{message[:head]}\n{marker}\n{message[-tail:]}"
+
+
+def _availability_section(hops: tuple[HopReport, ...]) -> list[str]:
+    """Per hop, the totals in words and the timeline picture."""
+    parts = ["<h2>Availability</h2>"]
+    if not hops:
+        return [*parts, '<p class="muted">No hop ran, so there is no availability to show.</p>']
+    for hop in hops:
+        parts.append(f"<h3>{esc(hop.name)}</h3>")
+        parts.append("<ul>")
+        parts += [f"<li>{esc(line)}</li>" for line in availability_lines(hop)]
+        parts.append("</ul>")
+        parts.append(render_svg(hop))
+    return parts
