@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
+from pytest_jitera.activity import external
 from pytest_jitera.errors import JiteraError, ToolError
 from pytest_jitera.redact import redact
 
@@ -160,6 +161,22 @@ class Runner:
         if self.echo:
             print(f"$ {redact(shlex.join(argv), self.secrets)}", file=self.log, flush=True)
         started = time.monotonic()
+        label = Path(argv[0]).name if argv else "command"
+        with external(label):
+            return self._run_recorded(argv, full_env, input, check, timeout, cwd, stdout, started)
+
+    def _run_recorded(
+        self,
+        argv: list[str],
+        full_env: dict[str, str] | None,
+        input: str | None,
+        check: bool,
+        timeout: float | None,
+        cwd: Path | None,
+        stdout: IO[bytes] | None,
+        started: float,
+    ) -> Completed:
+        """The body of :meth:`run`, inside its activity record."""
         try:
             if stdout is not None:
                 proc_b = subprocess.run(

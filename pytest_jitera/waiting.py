@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
+from pytest_jitera.activity import external
 from pytest_jitera.errors import JiteraError
 
 T = TypeVar("T")
@@ -78,6 +79,22 @@ def wait_for(
     A progress line is printed when the observed summary changes and at least every
     ``progress_every`` seconds while it does not, so a long wait is never silent.
     """
+    with external("wait"):
+        return _wait(what, probe, timeout, interval, progress, progress_every, hint, clock, sleep)
+
+
+def _wait(
+    what: str,
+    probe: Callable[[], Observation[T]],
+    timeout: float,
+    interval: float,
+    progress: Progress,
+    progress_every: float,
+    hint: str | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> T:
+    """The loop of :func:`wait_for`, recorded as time spent waiting on the outside world."""
     started = clock()
     deadline = started + timeout
     last_summary: str | None = None

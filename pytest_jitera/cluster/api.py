@@ -23,6 +23,7 @@ import httpx
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
+from pytest_jitera.activity import external
 from pytest_jitera.errors import JiteraError
 
 
@@ -172,10 +173,10 @@ class ServiceHttp:
         """Send one request to ``service:port`` and return what came back."""
         url = service_proxy_path(namespace, service, port, path)
         label = f"{method} {service}:{port}{path}"
+        wait = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
         try:
-            answer = self.http.request(
-                method, url, timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT, **kwargs
-            )
+            with external("http"):
+                answer = self.http.request(method, url, timeout=wait, **kwargs)
         except httpx.HTTPError as exc:
             return HttpResult(label, 0, "", f"{type(exc).__name__}: {exc}"[:300])
         body = answer.text[:BODY_LIMIT]

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_jitera.activity import external
 from pytest_jitera.charts.chart import Chart
 from pytest_jitera.cluster.hook_watch import HookOutcome, current_job_uid, watch_hook
 from pytest_jitera.cluster.kubectl import JobState, PodHealth
@@ -240,17 +241,19 @@ def apply_upgrade(
         reader = threading.Thread(target=collect, name=f"helm-upgrade-{label}", daemon=True)
         reader.start()
         try:
-            hook = watch_hook(
-                r.api,
-                ns,
-                hook_job,
-                log_path=folder / "migration-hook.log",
-                progress=r.say,
-                timeout=hook_timeout,
-                previous_uid=previous,
-                stop=stop,
-            )
-            returncode = proc.wait()
+            with external("api watch"):
+                hook = watch_hook(
+                    r.api,
+                    ns,
+                    hook_job,
+                    log_path=folder / "migration-hook.log",
+                    progress=r.say,
+                    timeout=hook_timeout,
+                    previous_uid=previous,
+                    stop=stop,
+                )
+            with external("helm"):
+                returncode = proc.wait()
         finally:
             # Ctrl-C or an error in the watch: helm must not go on changing the cluster alone.
             if proc.poll() is None:

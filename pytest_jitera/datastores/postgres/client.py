@@ -145,6 +145,9 @@ def _restore_argv(
     return argv
 
 
+EMPTY_ANSWER_ATTEMPTS = 3
+
+
 def _decode(out: str) -> Any:
     text = out.strip()
     return json.loads(text) if text else None
@@ -374,8 +377,19 @@ class PodPgTools:
         yield lambda sql: self.query_json(conn, sql)
 
     def query_json(self, conn: PgConnInfo, sql: str) -> Any:
-        """One JSON value printed by ``psql -A -t`` in the pod."""
-        return _decode(self._run(conn, psql_argv("psql", conn, sql, json_out=True)).stdout)
+        """One JSON value printed by ``psql -A -t`` in the pod.
+
+        ``kubectl exec`` can end with exit code 0 and no output when the API server is busy,
+        which reads exactly like SQL NULL. The queries here only read, so an empty answer is
+        asked again (twice) before it is taken for NULL.
+        """
+        argv = psql_argv("psql", conn, sql, json_out=True)
+        out = ""
+        for _ in range(EMPTY_ANSWER_ATTEMPTS):
+            out = self._run(conn, argv).stdout
+            if out.strip():
+                break
+        return _decode(out)
 
     def execute(self, conn: PgConnInfo, statement: str) -> None:
         """One statement through ``psql`` in the pod."""
