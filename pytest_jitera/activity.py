@@ -61,9 +61,20 @@ def covered(intervals: Iterable[Interval]) -> float:
     return total
 
 
-def summarize(intervals: Iterable[Interval], wall: float) -> dict[str, Any]:
-    """Seconds per kind, the covered total, and the harness's share of ``wall``."""
+def summarize(intervals: Iterable[Interval], wall: float, *, began: float | None = None) -> dict[str, Any]:
+    """Seconds per kind, the covered total, and the harness's share of ``wall``.
+
+    With ``began`` (monotonic), only the window ``[began, began + wall]`` counts: a call from
+    before the run, or one still going at its end, is cut to the window.
+    """
     items = list(intervals)
+    if began is not None:
+        end = began + wall
+        items = [
+            Interval(i.kind, max(i.start, began), min(i.end, end))
+            for i in items
+            if i.end > began and i.start < end
+        ]
     by_kind: dict[str, float] = {}
     for item in items:
         by_kind[item.kind] = by_kind.get(item.kind, 0.0) + (item.end - item.start)
