@@ -85,9 +85,9 @@ class StepResult:
     cached: bool
 
 
-def helm4_dir(cache: Path) -> Path:
-    """The folder holding the air-gapped Helm 4 build of ``cache``."""
-    return cache / "helm4"
+def helm3_dir(cache: Path) -> Path:
+    """The folder holding the air-gapped Helm 3 build of ``cache`` (the compatibility major)."""
+    return cache / "helm3"
 
 
 @dataclass
@@ -110,9 +110,9 @@ class Bootstrap:
         return self.cache / "bin"
 
     @property
-    def helm4_dir(self) -> Path:
-        """Helm 4, kept out of ``bin`` so the tool lookup's ``helm`` stays the Helm 3 build."""
-        return helm4_dir(self.cache)
+    def helm3_dir(self) -> Path:
+        """Helm 3, kept out of ``bin`` so the tool lookup's ``helm`` is the Helm 4 build."""
+        return helm3_dir(self.cache)
 
     def build_dir(self, name: str, version: str) -> Path:
         """Where the binaries of one pinned program go."""
@@ -407,8 +407,8 @@ class Bootstrap:
         """Kind and helm for the user (and pytest-jitera) into ``<cache>/bin``."""
         p = self.pins
         self.go_install("kind", ["sigs.k8s.io/kind"], p.kind, self.bin_dir, ["kind"])
-        for major, version, outdir in (("v3", p.helm, self.bin_dir), ("v4", p.helm4, self.helm4_dir)):
-            stamp_name = "helm" if major == "v3" else "helm4"
+        for major, version, outdir in (("v4", p.helm, self.bin_dir), ("v3", p.helm3, self.helm3_dir)):
+            stamp_name = "helm" if major == "v4" else "helm3"
             helm_ver = f"helm.sh/helm/{major}/internal/version"
             self.go_install(
                 stamp_name, [f"helm.sh/helm/{major}/cmd/helm"], version, outdir, ["helm"],

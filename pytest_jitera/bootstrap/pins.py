@@ -23,10 +23,11 @@ class Pins:
     """Versions of every program in the toolchain and the node image."""
 
     kind: str = "v0.30.0"
-    helm: str = "v3.19.5"
-    # Helm 4 is built beside Helm 3 (``<cache>/helm4/helm``) so the e2e lifecycle runs on both
-    # majors and a release installed by Helm 3 can be upgraded by Helm 4, as users are about to.
-    helm4: str = "v4.3.2"
+    # Helm 4 is the default helm; Helm 3 (security fixes until 2027-02-10) is built beside it
+    # (``<cache>/helm3/helm``) so the e2e lifecycle runs on both majors and a release installed
+    # by Helm 3 is upgraded by Helm 4, the move every user is about to make.
+    helm: str = "v4.3.2"
+    helm3: str = "v3.22.0"
     kubernetes: str = "v1.34.4"
     kubernetes_date: str = "2026-02-10T19:32:20Z"
     containerd: str = "v2.1.5"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.bootstrap import default_cache_dir
-from pytest_jitera.bootstrap.airgapped import helm4_dir
+from pytest_jitera.bootstrap.airgapped import helm3_dir
 from pytest_jitera.cluster.kind import KindCluster
 from pytest_jitera.cluster.tools import Toolset, parse_version
 from pytest_jitera.runner import session_runner
@@ -44,7 +44,7 @@ def helm_by_major(jitera_tools: Toolset) -> dict[int, str]:
     """
     runner = session_runner()
     found: dict[int, str] = {}
-    for candidate in (jitera_tools["helm"], str(helm4_dir(default_cache_dir()) / "helm")):
+    for candidate in (jitera_tools["helm"], str(helm3_dir(default_cache_dir()) / "helm")):
         if not Path(candidate).is_file():
             continue
         version = parse_version(runner.run([candidate, "version", "--short"], check=False).stdout)
@@ -53,6 +53,6 @@ def helm_by_major(jitera_tools: Toolset) -> dict[int, str]:
     missing = {3, 4} - set(found)
     assert not missing, (
         f"no helm {sorted(missing)} found (have {found}); build both with `pytest-jitera bootstrap "
-        "--air-gapped` or put the binary at <cache>/helm4/helm"
+        "--air-gapped` or put the binary at <cache>/helm3/helm"
     )
     return found
