@@ -330,17 +330,17 @@ def test_cgroup_v1_is_a_warning_that_names_fail_cgroup_v1(tmp_path: Path) -> Non
 def test_cache_state_names_official_and_air_gapped_binaries(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     kind = kind_stub(cache / "bin")
-    helm_stub(cache / "bin", "v3.19.5")
+    helm_stub(cache / "bin", "v4.3.2")
     stamps = cache / "stamps"
     stamps.mkdir()
     (stamps / "official-kind.stamp").write_text(f"kind v0.33.0 linux-amd64 sha256={sha256_file(kind)}\n")
-    (stamps / "helm.stamp").write_text("helm v3.19.5 j1\n")
+    (stamps / "helm.stamp").write_text("helm v4.3.2 j1\n")
     (stamps / "etcd.stamp").write_text("etcd v3.6.5 j1\n")
     doctor = Doctor(runner=Runner(), cache=cache)
     doctor.check_cache()
     details = {f.name: f.detail for f in doctor.findings}
     assert details["bin/kind"] == "official v0.33.0 (sha256 verified when downloaded)"
-    assert details["bin/helm"] == "air-gapped build v3.19.5"
+    assert details["bin/helm"] == "air-gapped build v4.3.2"
     assert details["bin/kubectl"] == "absent"
     assert details["air-gapped builds"].startswith("1 of 9 node components at their pins")
     assert all(f.status == "info" for f in doctor.findings)
