@@ -45,7 +45,7 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
 )
 from pytest_jitera.fixtures.profile import jitera_profile, run_profile  # noqa: F401
 from pytest_jitera.fixtures.rehearsal import jitera_upgrade  # noqa: F401
-from pytest_jitera.fixtures.report import write_run_report
+from pytest_jitera.fixtures.report import report_line, write_run_report
 from pytest_jitera.fixtures.steps import STEP_LOG, StepLog, gate, order_items, record
 from pytest_jitera.release.catalog import Catalog
 from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
@@ -210,10 +210,19 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the report folder of a rehearsal (``summary.json``, ``index.html``)."""
     if session.config.stash.get(PLAN_KEY, None) is not None:
         write_run_report(session.config)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Say where the report folder is, last, where a release engineer looks."""
+    line = report_line(config)
+    if line is not None:
+        terminalreporter.write_sep("-", "jitera")
+        terminalreporter.write_line(line)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -163,3 +163,19 @@ def test_a_failed_step_stops_the_path_and_later_steps_are_not_run(
         ("apply the upgrade", "not-run"),
     ]
     assert (report / "index.html").is_file()
+    result.stdout.fnmatch_lines(["*- jitera -*", f"report (failed): {report / 'index.html'}"])
+
+
+def test_an_existing_cluster_needs_no_kind(pytester: pytest.Pytester, stub_tools: Path, charts: Path) -> None:
+    helm_stub(stub_tools)
+    kubectl_stub(stub_tools)
+    docker_stub(stub_tools)  # no kind: --jitera-kubeconfig means no cluster is created
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    pytester.makepyfile(test_fake="def test_nothing():\n    pass\n")
+    args = ["test_fake.py", "--jitera-from=v24.05.01", "--jitera-to=v24.06.01", f"--jitera-charts={charts}",
+            f"--jitera-tools-dir={stub_tools}", f"--jitera-report={pytester.path / 'r'}"]
+    assert pytester.runpytest(*args, f"--jitera-kubeconfig={kubeconfig}").ret == pytest.ExitCode.OK
+    refused = pytester.runpytest(*args)
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*needs docker, kind, helm, kubectl*"])

@@ -213,6 +213,10 @@ class Toolset:
     def __getitem__(self, name: str) -> str:
         return str(self.tools[name].path)
 
+    def get(self, name: str, default: str) -> str:
+        """The tool's path, or ``default`` for a tool this run did not need to check."""
+        return str(self.tools[name].path) if name in self.tools else default
+
     def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """``PATH`` with each tool's folder first, in lookup order."""
         base = os.environ if base is None else base
