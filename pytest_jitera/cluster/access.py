@@ -133,7 +133,7 @@ class ClusterAccess:
         port-forward outlives the step that needed it.
         """
         argv = self.kubectl_argv("port-forward", target, f":{remote_port}", "--address", "127.0.0.1")
-        with self._spawn(argv) as proc:
+        with self.spawn(argv) as proc:
             assert proc.stdout is not None
             lines: list[str] = []
 
@@ -174,13 +174,13 @@ class ClusterAccess:
             args.append("--all-containers")
         if since_seconds is not None:
             args.append(f"--since={since_seconds}s")
-        with self._spawn(self.kubectl_argv(*args)) as proc:
+        with self.spawn(self.kubectl_argv(*args)) as proc:
             assert proc.stdout is not None
             for line in proc.stdout:
                 yield line.rstrip("\n")
 
     @contextlib.contextmanager
-    def _spawn(self, argv: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
+    def spawn(self, argv: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
         """A long-running child of this access's tools, always terminated on exit."""
         proc = self.runner.spawn(argv, env=dict(self.env))
         try:

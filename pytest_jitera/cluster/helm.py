@@ -170,16 +170,11 @@ class Helm:
         wait: bool = False,
     ) -> Completed:
         """``helm install`` (hooks run; helm waits for them; ``wait`` also for the workloads)."""
-        return self.run(
-            "install",
-            release,
-            str(chart),
-            "--create-namespace",
-            "--timeout",
-            timeout,
-            *self._wait_flags(wait),
-            *self._value_args(values_files, set_values or {}),
-            *self._spelled(extra),
+        flags = ["--create-namespace", *self._wait_flags(wait)]
+        return self.runner.run(
+            self._deploy_argv("install", release, chart, values_files, set_values, timeout, flags, extra),
+            env=dict(self.access.env),
+            timeout=1800,
         )
 
     def upgrade(
@@ -215,8 +210,22 @@ class Helm:
     ) -> list[str]:
         """The ``helm upgrade`` command line, for a caller that runs it in the background."""
         flags = self._atomic_flags(atomic) + self._wait_flags(wait)
+        return self._deploy_argv("upgrade", release, chart, values_files, set_values, timeout, flags, extra)
+
+    def _deploy_argv(
+        self,
+        verb: str,
+        release: str,
+        chart: Path,
+        values_files: Sequence[Path],
+        set_values: Mapping[str, str] | None,
+        timeout: str,
+        flags: Sequence[str],
+        extra: Sequence[str],
+    ) -> list[str]:
+        """``helm install`` and ``helm upgrade`` take the same arguments in the same order."""
         return self.access.helm_argv(
-            "upgrade",
+            verb,
             release,
             str(chart),
             "--timeout",

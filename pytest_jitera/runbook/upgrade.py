@@ -10,7 +10,6 @@ verdict to the caller.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -228,42 +227,35 @@ def apply_upgrade(
     argv = r.helm.upgrade_argv(r.release, root, r.values.for_chart(root), timeout=timeout)
     output: list[str] = []
     stop = threading.Event()
-    with r.step(f"upgrade {r.release} to {label}"):
-        proc = r.runner.spawn(argv, env=dict(r.access.env))
+    # The access's spawn ends helm on every way out of the block (Ctrl-C, an error in the
+    # watch): helm must not go on changing the cluster alone.
+    with r.step(f"upgrade {r.release} to {label}"), r.access.spawn(argv) as proc:
 
         def collect() -> None:
             try:
                 for line in proc.stdout or ():
                     output.append(line)
+            except (OSError, ValueError):
+                pass  # the pipe was closed under us: helm was ended on the way out
             finally:
                 stop.set()
 
         reader = threading.Thread(target=collect, name=f"helm-upgrade-{label}", daemon=True)
         reader.start()
-        try:
-            with external("api watch"):
-                hook = watch_hook(
-                    r.api,
-                    ns,
-                    hook_job,
-                    log_path=folder / "migration-hook.log",
-                    progress=r.say,
-                    timeout=hook_timeout,
-                    previous_uid=previous,
-                    stop=stop,
-                )
-            with external("helm"):
-                returncode = proc.wait()
-        finally:
-            # Ctrl-C or an error in the watch: helm must not go on changing the cluster alone.
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            reader.join(timeout=10)
+        with external("api watch"):
+            hook = watch_hook(
+                r.api,
+                ns,
+                hook_job,
+                log_path=folder / "migration-hook.log",
+                progress=r.say,
+                timeout=hook_timeout,
+                previous_uid=previous,
+                stop=stop,
+            )
+        with external("helm"):
+            returncode = proc.wait()
+        reader.join(timeout=10)
     text = r.mask("".join(output))
     (folder / "helm-upgrade.txt").write_text(text)
     return WatchedUpgrade(outcome(r, returncode), hook, text)
