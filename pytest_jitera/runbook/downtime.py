@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_jitera.runbook.availability import Sample
+
 # The runbook's downtime rows, as the step names the rollback steps time themselves under.
 SCALE_DOWN = "app scale-down"
 SNAPSHOT_RESTORE = "snapshot restore"
@@ -92,3 +94,25 @@ def write_downtime_table(timer: StepTimer, path: Path) -> Path:
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+
+
+@dataclass
+class ProcedureRecord:
+    """One rollback procedure as rehearsed: its steps' spans, the prober's samples, its findings.
+
+    Spans and samples share one clock, seconds since ``started`` (the epoch second the
+    procedure's prober started), so the time a step made users wait is the overlap of its span
+    with the outages of the samples. ``findings`` are failures the runbook predicts and the
+    rehearsal shows on purpose (an admin task on a dropped table, ``DROP DATABASE`` refused):
+    named in the report, never counted as passes. ``observations`` are facts a later step
+    reads (the status of an endpoint after the recovery, rows left NULL).
+    """
+
+    procedure: str
+    scenario: int
+    started: float = 0.0
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    observations: dict[str, object] = field(default_factory=dict)
+    outcome: str = "not finished"

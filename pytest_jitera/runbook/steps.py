@@ -9,6 +9,14 @@ it, and the report prints it.
 from __future__ import annotations
 
 INSTALL = "install the source release"
+ROLL_BACK_AND_RECOVER = "roll back and recover"
+RISK_A_RIGHT = "Risk A done right: restore before the old code runs"
+RISK_B_RIGHT = "Risk B done right: restore, so the backfill runs again"
+RISK_C_RIGHT = "Risk C done right: drop the database and restore"
+RISK_A_WRONG = "Risk A done wrong: helm rollback alone"
+RISK_B_WRONG = "Risk B done wrong: writes in the rollback window"
+RISK_C_WRONG = "Risk C done wrong: clean-mode restore in place"
+AUTOMATIC_ROLLBACK = "Helm's automatic rollback after a partial migration"
 
 #: Per-hop steps, in the runbook's order ("Before You Upgrade", then "Upgrade Procedure").
 HOP_STEPS: tuple[str, ...] = (
@@ -16,6 +24,7 @@ HOP_STEPS: tuple[str, ...] = (
     "back up every datastore and prove the backup",
     "capture the release state",
     "diff values against the new chart",
+    "classify the rollback scenario",
     "patch release changes image tags only",
     "freeze background work",
     "plan the upgrade: helm template and server dry run",
@@ -29,6 +38,18 @@ HOP_STEPS: tuple[str, ...] = (
     "smoke: invited user's e-mail arrives",
     "smoke: CLI authenticates and uploads",
     "availability during the upgrade",
+    # Runbook "Rollback": each procedure the hop's scenario calls for, one test per procedure,
+    # each ending re-upgraded to the hop's new release so the path goes on from a verified state.
+    ROLL_BACK_AND_RECOVER,
+    # The three risks shown on the reference stack (--jitera-rollback-strategy=both): the right
+    # way reads what the procedures above observed; the wrong way runs its own rollback.
+    RISK_A_RIGHT,
+    RISK_B_RIGHT,
+    RISK_C_RIGHT,
+    RISK_A_WRONG,
+    RISK_B_WRONG,
+    RISK_C_WRONG,
+    AUTOMATIC_ROLLBACK,
 )
 
 ALL_STEPS: tuple[str, ...] = (INSTALL, *HOP_STEPS)

@@ -1,0 +1,63 @@
+"""The rollback procedures a rehearsal can drive, and which ones a hop gets.
+
+The classifier says which scenario a release pair falls into; the runbook then names one
+procedure per scenario, and two for Scenario 3 (a new instance, recommended, or the same
+instance for installations that cannot afford a second one). The operator may force a
+scenario (``--jitera-scenario``) to rehearse a heavier procedure than the pair needs, and pick
+the Scenario 3 strategy (``--jitera-rollback-strategy``). Kept free of pytest and of the
+cluster so the choice is tested on its own.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pytest_jitera.decision.classify import Scenario
+
+
+class Procedure(str, Enum):
+    """One rollback procedure of the runbook; the value is how test ids and reports spell it."""
+
+    HELM_ROLLBACK = "scenario1-helm-rollback"
+    HELM_ROLLBACK_VERIFIED = "scenario2-helm-rollback"
+    NEW_INSTANCE = "scenario3-new-instance"
+    IN_PLACE = "scenario3-in-place"
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario this procedure belongs to."""
+        return {
+            Procedure.HELM_ROLLBACK: Scenario.PATCH_ROLLBACK,
+            Procedure.HELM_ROLLBACK_VERIFIED: Scenario.FORWARD_COMPATIBLE,
+        }.get(self, Scenario.INTEGRITY_RISK)
+
+    @property
+    def restores_snapshots(self) -> bool:
+        """Whether the procedure puts the pre-upgrade snapshots back."""
+        return self.scenario is Scenario.INTEGRITY_RISK
+
+
+#: ``--jitera-rollback-strategy`` values and the Scenario 3 procedures each selects.
+STRATEGIES: dict[str, tuple[Procedure, ...]] = {
+    "new-instance": (Procedure.NEW_INSTANCE,),
+    "in-place": (Procedure.IN_PLACE,),
+    "both": (Procedure.NEW_INSTANCE, Procedure.IN_PLACE),
+}
+
+
+def procedures_for(
+    classified: Scenario, *, forced: Scenario | None = None, strategy: str = "new-instance"
+) -> tuple[Procedure, ...]:
+    """The procedures to rehearse on a hop, in the order to run them.
+
+    ``forced`` replaces the classification (``--jitera-scenario=1|2|3``); ``auto`` is None.
+    """
+    scenario = classified if forced is None else forced
+    if scenario is Scenario.PATCH_ROLLBACK:
+        return (Procedure.HELM_ROLLBACK,)
+    if scenario is Scenario.FORWARD_COMPATIBLE:
+        return (Procedure.HELM_ROLLBACK_VERIFIED,)
+    try:
+        return STRATEGIES[strategy]
+    except KeyError:
+        raise ValueError(f"unknown rollback strategy {strategy!r}; use one of {', '.join(STRATEGIES)}") from None
