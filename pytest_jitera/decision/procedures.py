@@ -10,9 +10,10 @@ cluster so the choice is tested on its own.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
-from pytest_jitera.decision.classify import Scenario
+from pytest_jitera.decision.classify import Classification, Scenario
 
 
 class Procedure(str, Enum):
@@ -60,4 +61,20 @@ def procedures_for(
     try:
         return STRATEGIES[strategy]
     except KeyError:
-        raise ValueError(f"unknown rollback strategy {strategy!r}; use one of {', '.join(STRATEGIES)}") from None
+        known = ", ".join(STRATEGIES)
+        raise ValueError(f"unknown rollback strategy {strategy!r}; use one of {known}") from None
+
+
+@dataclass(frozen=True)
+class HopClassification:
+    """A hop's verdict and the procedures chosen from it (the report and test ids show both)."""
+
+    hop: str
+    classification: Classification
+    procedures: tuple[Procedure, ...]
+    forced: Scenario | None = None
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario rehearsed: the forced one when the operator chose, else the verdict."""
+        return self.classification.scenario if self.forced is None else self.forced
