@@ -5,7 +5,9 @@
 #   from source with --air-gapped, together with the node and datastore images),
 #   then runs the headline command from an empty folder.
 #
-#   bash examples/rehearse.sh [--air-gapped] [FROM [TO]]       (default: v24.05.01 v24.06.01)
+#   bash examples/rehearse.sh [--air-gapped] [FROM [TO [PYTEST-OPTION ...]]]
+#                                                     (default: v24.05.01 v24.06.01)
+#   e.g. bash examples/rehearse.sh v24.06.01 v24.07.01 --jitera-rollback-strategy=both
 #
 # Needs Python 3.11+ and a running Docker daemon. The report lands in ./jitera-rehearsal/.
 set -euo pipefail
@@ -17,6 +19,7 @@ if [ "${1:-}" = "--air-gapped" ]; then
 fi
 from=${1:-v24.05.01}
 to=${2:-v24.06.01}
+shift $(( $# < 2 ? $# : 2 ))
 
 if ! docker info >/dev/null 2>&1; then
     echo "rehearse: no Docker daemon answers; start one (kind runs the cluster in containers)" >&2
@@ -38,4 +41,4 @@ if [ ${#air_gapped[@]} -gt 0 ]; then
     flags=(--jitera-air-gapped)
 fi
 exec "$venv/bin/pytest" -p no:cacheprovider "--jitera-from=$from" "--jitera-to=$to" "${flags[@]}" \
-    --junitxml=junit.xml
+    --junitxml=junit.xml "$@"

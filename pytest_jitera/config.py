@@ -44,10 +44,20 @@ class Setting:
 
     name: str  # e.g. "from" -> --jitera-from, ini jitera_from, env JITERA_FROM
     help: str
-    kind: str = "str"  # "str", "version", "path", "paths", "bool"
+    kind: str = "str"  # "str", "version", "path", "paths", "bool", "choice"
     default: Any = None
     # What a good value looks like, for the hint when the setting is given but blank.
     example: str = "a value"
+    # The only values a "choice" setting accepts, in the order messages and --help list them.
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A declaration mistake, caught at import: a choice setting whose default it would
+        # refuse could never be left out.
+        if (self.kind == "choice") != bool(self.choices):
+            raise ValueError(f"setting {self.name!r}: choices go with kind='choice' and only with it")
+        if self.choices and self.default not in self.choices:
+            raise ValueError(f"setting {self.name!r}: default {self.default!r} is not one of its choices")
 
     @property
     def flag(self) -> str:
@@ -159,6 +169,45 @@ SETTINGS: tuple[Setting, ...] = (
         kind="bool",
         default=False,
     ),
+    Setting(
+        "full-consistency",
+        "the data must be exactly consistent after a rollback, which only a snapshot restore "
+        "guarantees (forces Scenario 3, like --jitera-writes-during-rollback)",
+        kind="bool",
+        default=False,
+    ),
+    Setting(
+        "scenario",
+        "rehearse this rollback scenario instead of the classified one",
+        kind="choice",
+        default="auto",
+        choices=("auto", "1", "2", "3"),
+        example="auto, 1, 2 or 3",
+    ),
+    Setting(
+        "rollback-strategy",
+        "which Scenario 3 procedure(s) to rehearse: restore into a new database instance, restore "
+        "in place, or both",
+        kind="choice",
+        default="new-instance",
+        choices=("new-instance", "in-place", "both"),
+        example="new-instance, in-place or both",
+    ),
+    Setting(
+        "rollback",
+        "auto rehearses the rollback each hop's scenario calls for; none rehearses the upgrade alone",
+        kind="choice",
+        default="auto",
+        choices=("auto", "none"),
+        example="auto or none",
+    ),
+    Setting(
+        "skip-second-scale-down",
+        "in the in-place procedure, leave out the second scale-down, to show DROP DATABASE "
+        "refused while the pods revived by helm rollback are connected",
+        kind="bool",
+        default=False,
+    ),
 )
 
 
@@ -180,6 +229,11 @@ class JiteraConfig:
     kind_image: str | None = None
     tools_dir: Path | None = None
     writes_during_rollback: bool = False
+    full_consistency: bool = False
+    scenario: str = "auto"
+    rollback_strategy: str = "new-instance"
+    rollback: str = "auto"
+    skip_second_scale_down: bool = False
     sources: dict[str, Source] = field(default_factory=dict, compare=False)
 
     def describe(self) -> list[str]:
@@ -254,7 +308,26 @@ def _convert(setting: Setting, raw: Any, base: Path, source: Source) -> Any:
         items: Sequence[Any] = raw.split(os.pathsep) if isinstance(raw, str) else raw
         single = Setting(setting.name, "", "path", example=setting.example)
         return tuple(_convert(single, i, base, source) for i in items if str(i).strip())
+    if setting.kind == "choice":
+        return _choose(setting, raw, source)
     return str(raw).strip()
+
+
+def _choose(setting: Setting, raw: Any, source: Source) -> str:
+    """A "choice" value, refused with the full list: a typo must not fall back to the default.
+
+    Case is ignored (``In-Place`` from a CI matrix means ``in-place``); argparse's own
+    ``choices`` is not used because it would check the command line only, not env or ini.
+    """
+    text = str(raw).strip().lower()
+    if text in setting.choices:
+        return text
+    listed = ", ".join(setting.choices)
+    raise OptionError(
+        f"{_where(setting, source)}: {str(raw).strip()!r} is not one of {listed}",
+        hint=f"use one of {listed} (default {setting.default})",
+        option=setting.name,
+    )
 
 
 def resolve(

@@ -21,6 +21,8 @@ import pytest
 
 from pytest_jitera.charts.chart import check_charts_open
 from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, check_rehearsal, resolve
+from pytest_jitera.decision.hop_classification import demo_applies, rollback_cases
+from pytest_jitera.decision.procedures import HopClassification
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.fixtures._keys import CONFIG_KEY, PLAN_KEY
 from pytest_jitera.fixtures._usage import usage_error
@@ -31,6 +33,12 @@ from pytest_jitera.fixtures.charts import (  # noqa: F401  (fixtures are found b
     jitera_config,
     jitera_plan,
     run_catalog,
+)
+from pytest_jitera.fixtures.classification import (  # noqa: F401
+    classifications_while_collecting,
+    jitera_hop_classification,
+    raise_deferred,
+    run_classifications,
 )
 from pytest_jitera.fixtures.datastores import (  # noqa: F401
     jitera_postgres_database,
@@ -46,7 +54,7 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
 from pytest_jitera.fixtures.profile import jitera_profile, run_profile  # noqa: F401
 from pytest_jitera.fixtures.rehearsal import jitera_upgrade  # noqa: F401
 from pytest_jitera.fixtures.report import report_line, write_run_report
-from pytest_jitera.fixtures.steps import STEP_LOG, StepLog, gate, order_items, record
+from pytest_jitera.fixtures.steps import STEP_LOG, StepLog, gate, hop_label, item_hop, order_items, record
 from pytest_jitera.release.catalog import Catalog
 from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.release.versions import Version
@@ -69,7 +77,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Each setting as ``--jitera-X`` and ini key ``jitera_X``; no CLI default hides the ini."""
     group = parser.getgroup("jitera", "Helm upgrade and rollback rehearsal (pytest-jitera)")
     for setting in SETTINGS:
-        help_text = f"{setting.help} [ini: {setting.ini}, env: {setting.env}]"
+        default = f" (default {setting.default})" if setting.choices else ""
+        help_text = f"{setting.help}{default} [ini: {setting.ini}, env: {setting.env}]"
         if setting.kind == "bool":
             group.addoption(
                 setting.flag,
@@ -86,12 +95,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             )
             parser.addini(setting.ini, setting.help, type="paths", default=[])
         else:
+            # A choice shows its values in place of a placeholder; they are checked in
+            # config.resolve, so the environment and the ini file get the same message.
+            metavar = "|".join(setting.choices) or setting.name.split("-")[-1].upper()
             group.addoption(
                 setting.flag,
                 action="store",
                 default=None,
                 dest=setting.dest,
-                metavar=setting.name.split("-")[-1].upper(),
+                metavar=metavar,
                 help=help_text,
             )
             parser.addini(setting.ini, setting.help, default=None)
@@ -118,6 +130,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers", "jitera_cluster: a rehearsal step that needs a cluster (left out by --jitera-no-cluster)"
+    )
+    config.addinivalue_line(
+        "markers",
+        "jitera_rollback_demo: a per-hop Risk A/B/C demonstration, kept only on the reference "
+        "stack's Scenario 3 hops with --jitera-rollback-strategy=both",
     )
     try:
         jitera = _resolve(config)
@@ -147,6 +164,37 @@ def _plan(jitera: JiteraConfig, catalog: Catalog, source: Version, target: Versi
     return plan
 
 
+_NEEDS_CLASSIFICATION = frozenset({"jitera_rollback", "jitera_hop_classification"})
+
+
+def _rollback_applies(config: pytest.Config, jitera: JiteraConfig | None, item: pytest.Item) -> bool:
+    """Whether a rollback test, a Risk demonstration or a test of the classification exists here.
+
+    ``--jitera-rollback=none`` classifies nothing, so every test that needs the classification
+    is left out rather than skipped: the report counts a skipped step as a failed run.
+    """
+    is_rollback = not _NEEDS_CLASSIFICATION.isdisjoint(getattr(item, "fixturenames", ()))
+    is_demo = item.get_closest_marker("jitera_rollback_demo") is not None
+    if jitera is None or not (is_rollback or is_demo):
+        return True
+    if jitera.rollback == "none":
+        return False
+    hop = item_hop(item)
+    if not is_demo or hop is None:
+        return True  # a rollback case, or the no-plan placeholder that reports the skip
+
+    def classified() -> HopClassification | None:
+        try:
+            return run_classifications(config).get(hop_label(hop))
+        except JiteraError as exc:
+            raise usage_error(exc) from exc
+
+    return demo_applies(
+        classified, rollback=jitera.rollback, strategy=jitera.rollback_strategy,
+        reference_stack=jitera.charts is None,
+    )
+
+
 def _point_rehearsal_at_suites(config: pytest.Config) -> None:
     """A rehearsal without explicit paths runs the shipped suites, not ``testpaths`` or the cwd.
 
@@ -169,19 +217,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     A patch-only check on a minor hop is not a skipped check (which a pre-release gate would
     read as "not verified"); it does not exist for that hop, and the summary says so as
-    "deselected".
+    "deselected". The same holds for rollback tests under ``--jitera-rollback=none`` and for
+    Risk demonstrations on hops they do not apply to.
     """
+    raise_deferred(config)  # a classification failure met while parametrizing
     jitera = config.stash.get(CONFIG_KEY, None)
     no_cluster = jitera is not None and jitera.no_cluster
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("jitera_hop_kinds")
-        callspec = getattr(item, "callspec", None)
-        hop = callspec.params.get("jitera_hop") if callspec is not None else None
+        hop = item_hop(item)
         not_this_kind = marker is not None and hop is not None and hop.kind not in marker.args
         needs_cluster = no_cluster and item.get_closest_marker("jitera_cluster") is not None
-        if not_this_kind or needs_cluster:
+        if not_this_kind or needs_cluster or not _rollback_applies(config, jitera, item):
             dropped.append(item)
         else:
             kept.append(item)
@@ -213,7 +262,8 @@ def pytest_runtest_makereport(
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the report folder of a rehearsal (``summary.json``, ``index.html``)."""
-    if session.config.stash.get(PLAN_KEY, None) is not None:
+    # A usage error met in collection ran nothing: no report that could read as a result.
+    if session.config.stash.get(PLAN_KEY, None) is not None and exitstatus != pytest.ExitCode.USAGE_ERROR:
         write_run_report(session.config)
 
 
@@ -237,26 +287,52 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return ["jitera: " + line for line in lines] if lines else []
 
 
+_NO_PLAN = "no upgrade requested: pass --jitera-from and --jitera-to"
+
+
+def _placeholder(metafunc: pytest.Metafunc, argname: str, test_id: str, reason: str) -> None:
+    """One skipped case, so a test with nothing to run for shows why instead of vanishing."""
+    metafunc.parametrize(argname, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[test_id])
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Give every test that asks for ``jitera_hop`` one parametrized case per planned hop."""
+    """One case per planned hop for ``jitera_hop``, one per (hop, procedure) for ``jitera_rollback``."""
+    if "jitera_rollback" in metafunc.fixturenames:
+        _parametrize_rollback(metafunc)
     if "jitera_hop" not in metafunc.fixturenames:
         return
     plan = metafunc.config.stash.get(PLAN_KEY, None)
     if plan is None:
-        metafunc.parametrize(
-            "jitera_hop",
-            [
-                pytest.param(
-                    None,
-                    marks=pytest.mark.skip(reason="no upgrade requested: pass --jitera-from and --jitera-to"),
-                )
-            ],
-            ids=["no-plan"],
-        )
+        _placeholder(metafunc, "jitera_hop", "no-plan", _NO_PLAN)
         return
     metafunc.parametrize(
         "jitera_hop",
         list(plan.hops),
-        ids=[f"{h.old.version}->{h.new.version}" for h in plan.hops],
+        ids=[hop_label(h) for h in plan.hops],
         scope="session",
     )
+
+
+def _parametrize_rollback(metafunc: pytest.Metafunc) -> None:
+    """The procedures each hop's classification calls for, hops in plan order."""
+    config = metafunc.config
+    plan = config.stash.get(PLAN_KEY, None)
+    jitera = config.stash.get(CONFIG_KEY, None)
+    if plan is None or jitera is None:
+        _placeholder(metafunc, "jitera_rollback", "no-plan", _NO_PLAN)
+        return
+    # Both are deselected in pytest_collection_modifyitems; classifying for them would be wasted
+    # (and, for an operator's charts, would need Docker for tests that never run).
+    if jitera.rollback == "none":
+        _placeholder(metafunc, "jitera_rollback", "no-rollback", "--jitera-rollback=none")
+        return
+    if jitera.no_cluster and metafunc.definition.get_closest_marker("jitera_cluster") is not None:
+        _placeholder(metafunc, "jitera_rollback", "needs-cluster", "--jitera-no-cluster")
+        return
+    table = classifications_while_collecting(config)
+    if table is None:
+        # The failure stops the run as a usage error once collection ends.
+        _placeholder(metafunc, "jitera_rollback", "unclassified", "the hops could not be classified")
+        return
+    cases = rollback_cases(plan.hops, table)
+    metafunc.parametrize("jitera_rollback", cases, ids=[case.id for case in cases], scope="session")

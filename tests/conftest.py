@@ -44,6 +44,27 @@ def cluster_steps(hops: int) -> int:
     return once + per_hop * hops
 
 
+
+def rollback_deselected(hops: int, *, rollback: str = "auto") -> int:
+    """Items of the rollback suite a ``--jitera-no-cluster`` run deselects, for ``hops`` hops.
+
+    Its risk demonstrations (one per hop each) need a cluster and ``both``; its procedures need
+    a cluster and, without one, are collected as a single placeholder; the classification step
+    runs without a cluster unless ``--jitera-rollback=none``. Counted from the suite itself.
+    """
+    import ast
+
+    suite = Path(__file__).resolve().parent.parent / "suites" / "test_rollback.py"
+    demos = classify = 0
+    for node in ast.parse(suite.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and any(a.arg == "jitera_hop" for a in node.args.args):
+            marks = {ast.unparse(d) for d in node.decorator_list}
+            if "pytest.mark.jitera_rollback_demo" in marks:
+                demos += 1
+            else:
+                classify += 1
+    return (demos + (classify if rollback == "none" else 0)) * hops + 1
+
 BASE_VALUES: dict[str, Any] = {
     "image": {"repository": "jitera/automation", "tag": "v24.05.01"},
     "externalPostgres": {"host": "db.internal", "port": 5432, "database": "jitera"},

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BASE_VALUES, cluster_steps
+from tests.conftest import BASE_VALUES, cluster_steps, rollback_deselected
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_before_upgrade.py"
 
@@ -89,6 +89,7 @@ def test_suite_passes_for_patch_hop(pytester: pytest.Pytester, catalog: Path) ->
     result = pytester.runpytest(
         "--jitera-from=v24.05.01",
         "--jitera-to=v24.05.01.1",
+        "--jitera-rollback=none",  # fake charts name no image to classify from
         f"--jitera-charts={catalog}",
         f"--jitera-report={report}",
         "-v",
@@ -106,12 +107,15 @@ def test_suite_fails_on_moved_override(pytester: pytest.Pytester, catalog: Path)
     result = pytester.runpytest(
         "--jitera-from=v24.05.01",
         "--jitera-to=v24.06.01",
+        "--jitera-rollback=none",  # fake charts name no image to classify from
         f"--jitera-charts={catalog}",
         f"--jitera-values={values}",
         f"--jitera-report={pytester.path / 'r'}",
     )
     # a rehearsal without paths runs the shipped suites; the patch-only check is deselected
-    result.assert_outcomes(passed=1, failed=1, deselected=1 + cluster_steps(1))
+    result.assert_outcomes(
+        passed=1, failed=1, deselected=1 + cluster_steps(1) + rollback_deselected(1, rollback="none")
+    )
     result.stdout.fnmatch_lines(["*externalPostgres.host*moved to externalPostgres.primary.host*"])
     assert "prod-db.internal" not in result.stdout.str()
 
@@ -172,6 +176,7 @@ def test_suite_under_xdist(pytester: pytest.Pytester, catalog: Path) -> None:
         "-n2",
         "--jitera-from=v24.05.01",
         "--jitera-to=v24.05.01.1",
+        "--jitera-rollback=none",  # fake charts name no image to classify from
         f"--jitera-charts={catalog}",
         f"--jitera-report={pytester.path / 'r'}",
     )
@@ -186,7 +191,8 @@ def test_embedded_reference_series_is_the_default_catalog(pytester: pytest.Pytes
         "--jitera-from=v24.05.01", "--jitera-to=v24.07.01", f"--jitera-values={values}",
         f"--jitera-report={pytester.path / 'r'}", "-v",
     )
-    result.assert_outcomes(passed=3, failed=1, deselected=2 + cluster_steps(2))
+    # each hop's rollback scenario is classified too (no cluster needed)
+    result.assert_outcomes(passed=5, failed=1, deselected=2 + cluster_steps(2) + rollback_deselected(2))
     result.stdout.fnmatch_lines([
         "*test_overrides_still_apply?v24.05.01->v24.06.01? FAILED*",
         "*test_overrides_still_apply?v24.06.01->v24.07.01? PASSED*",

@@ -255,3 +255,58 @@ def test_plan_refusals_name_plugin_flags(
         f"--jitera-from={source}", f"--jitera-to={target}", f"--jitera-charts={catalog}"
     )
     _assert_one_usage_error(result, expected, "*hint:*")
+
+
+# 9. Choice settings: the rollback rehearsal's scenario, strategy and mode.
+
+
+def test_rollback_settings_default_to_the_classified_scenario() -> None:
+    cfg = _settings({})
+    assert (cfg.scenario, cfg.rollback_strategy, cfg.rollback) == ("auto", "new-instance", "auto")
+    assert (cfg.full_consistency, cfg.skip_second_scale_down) == (False, False)
+    # what ran is in the header even when left at the default
+    assert "--jitera-rollback-strategy=new-instance (default)" in cfg.describe()
+
+
+def test_a_choice_is_read_from_any_source_and_ignores_case() -> None:
+    cfg = _settings({"scenario": "3", "rollback-strategy": " In-Place ", "full-consistency": True})
+    assert (cfg.scenario, cfg.rollback_strategy, cfg.full_consistency) == ("3", "in-place", True)
+    from_env = resolve(lambda s: None, lambda s: None, env={"JITERA_ROLLBACK": "NONE",
+                                                           "JITERA_SKIP_SECOND_SCALE_DOWN": "yes"})
+    assert (from_env.rollback, from_env.skip_second_scale_down) == ("none", True)
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "expected"),
+    [
+        ({"scenario": "4"}, {}, "--jitera-scenario: '4' is not one of auto, 1, 2, 3"),
+        ({"rollback-strategy": "sideways"}, {},
+         "--jitera-rollback-strategy: 'sideways' is not one of new-instance, in-place, both"),
+        ({}, {"JITERA_ROLLBACK": "never"},
+         "environment variable JITERA_ROLLBACK: 'never' is not one of auto, none"),
+    ],
+)
+def test_a_bad_choice_names_where_it_was_given_and_every_choice(
+    given: dict[str, object], env: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(OptionError) as info:
+        resolve(lambda s: given.get(s.name), lambda s: None, env=env, cwd=Path("/work"))
+    names = {s.name: s.flag for s in SETTINGS}
+    message, hint = info.value.render(names)
+    assert message == expected
+    assert hint is not None
+    assert hint.startswith("use one of ")
+
+
+def test_a_blank_choice_is_refused_like_any_blank_setting() -> None:
+    with pytest.raises(OptionError, match="scenario is empty") as info:
+        _settings({"scenario": " "})
+    assert info.value.hint is not None
+    assert "auto, 1, 2 or 3" in info.value.hint
+
+
+def test_a_choice_declaration_must_list_its_default() -> None:
+    with pytest.raises(ValueError, match="choices go with kind='choice'"):
+        Setting("mode", "", kind="choice")
+    with pytest.raises(ValueError, match="default 'c' is not one of its choices"):
+        Setting("mode", "", kind="choice", default="c", choices=("a", "b"))

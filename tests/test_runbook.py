@@ -11,6 +11,8 @@ import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 import yaml
@@ -19,7 +21,7 @@ import pytest_jitera.runbook
 from pytest_jitera.charts.chart import open_chart
 from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.cluster.kubectl import PodHealth
-from pytest_jitera.datastores import PgConnInfo, RestoreResult
+from pytest_jitera.datastores import Snapshot
 from pytest_jitera.errors import DatastoreError
 from pytest_jitera.runbook.after_upgrade import (
     check_migrations,
@@ -29,6 +31,7 @@ from pytest_jitera.runbook.after_upgrade import (
     wait_for_answer,
 )
 from pytest_jitera.runbook.before_upgrade import (
+    Backups,
     capture_release_state,
     check_values_carried_forward,
     freeze_workloads,
@@ -43,12 +46,7 @@ from pytest_jitera.runbook.downtime import (
     downtime_rows,
     render_downtime_table,
 )
-from pytest_jitera.runbook.rollback import (
-    RestoredDatabase,
-    redeploy_previous_chart,
-    restore_in_place,
-    rollback_helm_only,
-)
+from pytest_jitera.runbook.rollback import drop_and_restore_in_place, drop_refused, rollback_helm_only
 from pytest_jitera.runbook.upgrade import crash_looping_or_unready, upgrade_one_hop
 from tests.fakes import FakeRunner, Rule
 
@@ -287,45 +285,30 @@ def test_helm_only_rollback_returns_the_new_revision(tmp_path: Path) -> None:
     assert rollback[rollback.index("rollback") + 1 : rollback.index("rollback") + 3] == ["jitera", "1"]
 
 
-def test_redeploy_points_the_previous_chart_at_the_restored_database(tmp_path: Path) -> None:
-    restored = RestoredDatabase(
-        "postgresql",
-        PgConnInfo("127.0.0.1", dbname="jitera_restored"),
-        RestoreResult("jitera_restored", "new", 1.0),
-    )
-    r, runner = rehearsal(tmp_path, HISTORY)
-    previous = tmp_path / "v24.06.01"
-    outcome = redeploy_previous_chart(r, previous, restored.endpoint_values)
-    assert outcome.succeeded
-    upgrade = runner.calls[0]
-    assert upgrade[upgrade.index("upgrade") + 1 : upgrade.index("upgrade") + 3] == ["jitera", str(previous)]
-    assert "externalPostgres.database=jitera_restored" in upgrade
-
-
-def test_in_place_restore_scales_down_again_after_the_rollback(tmp_path: Path) -> None:
-    deployments = {"items": [{"metadata": {"name": "jitera-automation"}, "spec": {"replicas": 1}}]}
+def test_in_place_restore_drops_without_force_then_restores(tmp_path: Path) -> None:
+    """``DROP DATABASE`` must be refused while a client is connected: no ``WITH (FORCE)``."""
     dump = tmp_path / "postgresql.dump"
     dump.write_bytes(b"PGDMP")
-    r, runner = rehearsal(
-        tmp_path,
-        HISTORY,
-        VALUES,
-        CREDENTIALS,
-        when("get", "deployments", out=deployments),
-        when("get", "pods", out={"items": []}),
-    )
-    done = restore_in_place(r, 1, dump)
-    assert done.replicas == {"jitera-automation": 1}
+    snapshot = cast(Snapshot, SimpleNamespace(path=dump))
+    r, runner = rehearsal(tmp_path, VALUES, CREDENTIALS)
+    done = drop_and_restore_in_place(r, Backups(postgres={"postgresql": snapshot}))
+    assert [d.component for d in done] == ["postgresql"]
 
     def first(predicate: Callable[[list[str]], bool]) -> int:
         return next(i for i, argv in enumerate(runner.calls) if predicate(argv))
 
-    rollback = first(lambda a: "rollback" in a)
-    scale_down = first(lambda a: "--replicas=0" in a)
+    drop = first(lambda a: any("DROP DATABASE" in arg for arg in a))
+    create = first(lambda a: any("CREATE DATABASE" in arg for arg in a))
     restore = first(lambda a: any("pg_restore" in arg for arg in a))
-    scale_up = first(lambda a: "--replicas=1" in a)
-    assert rollback < scale_down < restore < scale_up
+    assert drop < create < restore
+    assert not any("FORCE" in arg for arg in runner.calls[drop])
     assert not any(PASSWORD in arg for argv in runner.calls for arg in argv)
+
+
+def test_a_refused_drop_is_told_apart_from_other_failures() -> None:
+    refused = DatastoreError('psql failed: ERROR:  database "jitera" is being accessed by other users')
+    assert drop_refused(refused)
+    assert not drop_refused(DatastoreError("psql could not reach PostgreSQL"))
 
 
 # ----------------------------------------------------------------------------- downtime

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from pytest_jitera.decision.classify import Classification, Scenario
+from pytest_jitera.release.planner import Hop
 
 
 class Procedure(str, Enum):
@@ -78,3 +79,21 @@ class HopClassification:
     def scenario(self) -> Scenario:
         """The scenario rehearsed: the forced one when the operator chose, else the verdict."""
         return self.classification.scenario if self.forced is None else self.forced
+
+
+@dataclass(frozen=True)
+class RollbackCase:
+    """One rollback to rehearse: a procedure on a hop, with the verdict that chose it.
+
+    The verdict travels with the case so a rollback test can say why it runs this procedure
+    (the reasons and their evidence) without classifying again.
+    """
+
+    hop: Hop
+    procedure: Procedure
+    classification: HopClassification
+
+    @property
+    def id(self) -> str:
+        """The test id: ``v24.06.01->v24.07.01-scenario3-new-instance``."""
+        return f"{self.hop.old.version}->{self.hop.new.version}-{self.procedure.value}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pytest_jitera.profile.load import load_profile, parse_profile
 from pytest_jitera.profile.model import (
+    AdminTask,
     CliCheck,
     CliKey,
     Credentials,
@@ -38,6 +39,7 @@ REFERENCE_PROFILE = Path(__file__).resolve().parent.parent / "reference" / "prof
 
 __all__ = [
     "REFERENCE_PROFILE",
+    "AdminTask",
     "CliCheck",
     "CliKey",
     "Credentials",

@@ -16,13 +16,16 @@ from __future__ import annotations
 import copy
 import datetime
 import difflib
+import json
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn, TypeVar
 
 from pytest_jitera.errors import InputError, VersionError
 from pytest_jitera.profile.model import (
+    AdminTask,
     CliCheck,
     CliKey,
     Credentials,
@@ -69,6 +72,8 @@ HTTP_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 ENTRY_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$")
 URL_PATH = re.compile(r"^/\S*$")
+# A table or table.column, as an unquoted SQL name.
+SQL_OBJECT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 ENGINES: tuple[Engine, ...] = ("postgresql", "mongodb")
 ISOLATIONS: tuple[Isolation, ...] = ("scale-down", "maintenance")
@@ -97,10 +102,12 @@ TOP_KEYS = (
     "cli_key",
     "migration_images",
     "smoke",
+    "admin_tasks",
 )
 DATASTORE_KEYS = ("title", "engine", "in_cluster", "external", "credentials", "endpoint_values")
 IN_CLUSTER_KEYS = ("statefulset", "pod", "container", "service", "port", "enabled_value")
 HTTP_KEYS = ("service", "port", "path", "method", "expect_status")
+ADMIN_TASK_KEYS = ("title", "workload", "container", "command", "uses", "added_in", "removed_in")
 
 
 def load_profile(path: Path, *, what: str = "profile", release: str | None = None) -> Profile:
@@ -459,6 +466,7 @@ class _Reader:
             migration_images=self.migration_images(top),
             smoke=self.smoke(top),
             cli_key=self.cli_key(top) if top.get("cli_key") is not None else None,
+            admin_tasks=self.admin_tasks(top),
             raw=top,
         )
         self.check_unique(profile)
@@ -854,6 +862,110 @@ class _Reader:
             ),
             method=self.choice(m, path, "method", HTTP_METHODS, default=method),
         )
+
+    def admin_tasks(self, top: Mapping[str, Any]) -> tuple[AdminTask, ...]:
+        # An empty mapping is "no admin tasks", like leaving the section out.
+        if top.get("admin_tasks") is None or top["admin_tasks"] == {}:
+            return ()
+        tasks = self.entries(
+            top["admin_tasks"], ("admin_tasks",), "the product's admin tasks", "legacy-reports"
+        )
+        return tuple(self.admin_task(name, spec, ("admin_tasks", name)) for name, spec in tasks.items())
+
+    def admin_task(self, name: str, spec: Any, path: FieldPath) -> AdminTask:
+        m = self.section(spec, path, ADMIN_TASK_KEYS, "an admin task")
+        expected = "a workload as Kind/name (Deployment or StatefulSet)"
+        self.get(m, path, "workload", expected, "Deployment/${release}-api")
+        workload = self.workload(m["workload"], (*path, "workload"))
+        container = (
+            self.label_name(m, path, "container", "a container name", "api")
+            if m.get("container") is not None
+            else None
+        )
+        uses = (
+            self.listed(
+                m,
+                path,
+                "uses",
+                "tables or table.column names",
+                "legacy_reports",
+                self.sql_object,
+                nonempty=False,
+            )
+            if m.get("uses") is not None
+            else ()
+        )
+        added_in = self.optional_release(m, path, "added_in")
+        removed_in = self.optional_release(m, path, "removed_in")
+        if added_in is not None and removed_in is not None and not added_in < removed_in:
+            self.fail(
+                (*path, "removed_in"),
+                f"expected a release after added_in ({added_in}), got {_found(m['removed_in'])}",
+                "removed_in is the first release whose image no longer has the task",
+            )
+        return AdminTask(
+            name=name,
+            title=self.text(m, path, "title", "a title for reports (string)", "Legacy reports", default=name),
+            workload=workload,
+            command=self.command(m, path),
+            container=container,
+            uses=uses,
+            added_in=added_in,
+            removed_in=removed_in,
+        )
+
+    def command(self, m: Mapping[str, Any], path: FieldPath) -> tuple[str, ...]:
+        """An argv list: it runs through ``kubectl exec`` with no shell to split a string."""
+        example = '["bin/rails", "admin:legacy_reports"]'
+        expected = "a command as a non-empty list of strings (run without a shell)"
+        value = self.get(m, path, "command", expected, example)
+        where = (*path, "command")
+        if isinstance(value, str) and value.strip():
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = []
+            spelled = f"[{', '.join(json.dumps(w) for w in words)}]" if words else example
+            self.fail(
+                where,
+                f"expected {expected}, got {_found(value)}",
+                f"write each word as a list item, like `command: {spelled}`",
+            )
+        if not isinstance(value, list) or not value:
+            self.wrong(where, expected, value, example)
+        for index, word in enumerate(value):
+            if not isinstance(word, str) or not word:
+                self.fail(
+                    (*where, index),
+                    f"expected a word of the command (a non-empty string), got {_found(word)}",
+                    'quote a word YAML would read as a number, boolean or null, e.g. "10"',
+                )
+        return tuple(value)
+
+    def sql_object(self, value: Any, where: FieldPath) -> str:
+        if not isinstance(value, str) or not SQL_OBJECT.match(value):
+            self.fail(
+                where,
+                f"expected a table or table.column name (an unquoted SQL name), got {_found(value)}",
+                "name what the task reads as the migration names it, e.g. legacy_reports or "
+                "projects.legacy_notes",
+            )
+        return value
+
+    def optional_release(self, m: Mapping[str, Any], path: FieldPath, key: str) -> Version | None:
+        if m.get(key) is None:
+            return None
+        value = m[key]
+        if not isinstance(value, str):
+            self.wrong((*path, key), "a release like v24.06.01 (string)", value, "v24.06.01")
+        try:
+            return Version.parse(value)
+        except VersionError as exc:
+            self.fail(
+                (*path, key),
+                f"expected a release like v24.06.01: {exc.message}",
+                f"write it like `{key}: v24.06.01`",
+            )
 
     # ----------------------------------------------------------------- across sections
     def check_unique(self, profile: Profile) -> None:

@@ -13,7 +13,7 @@ Only :mod:`pytest_jitera.profile.load` builds these objects, after checking ever
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -295,6 +295,45 @@ class SmokeChecks:
 
 
 @dataclass(frozen=True)
+class AdminTask:
+    """An operator-only command (a rake task, a script) run inside one workload's container.
+
+    The runbook's Scenario 2: after ``helm rollback`` the user-facing paths work, yet an admin
+    task of the old release may read a table the newer release dropped. No smoke check reaches
+    such a path, so the profile names it: the rehearsal runs ``command`` after a rollback and,
+    through ``uses``, tells the failure the runbook predicts from a new one.
+    """
+
+    name: str
+    title: str
+    workload: WorkloadRef
+    # argv, run without a shell (``kubectl exec ... -- <command>``).
+    command: tuple[str, ...]
+    # None: the workload's default container.
+    container: str | None = None
+    # The tables (``legacy_reports``) and columns (``projects.legacy_notes``) the task reads.
+    uses: tuple[str, ...] = ()
+    # The releases that ship the task: it cannot be run on one that does not have it.
+    added_in: Version | None = None
+    removed_in: Version | None = None
+
+    def exists_at(self, release: Version) -> bool:
+        """Whether ``release``'s image has the task (``added_in`` <= release < ``removed_in``)."""
+        if self.added_in is not None and release < self.added_in:
+            return False
+        return self.removed_in is None or release < self.removed_in
+
+    def dropped_uses(self, dropped: Iterable[str]) -> tuple[str, ...]:
+        """The used objects that ``dropped`` (tables and ``table.column`` names) took away.
+
+        A dropped table takes its columns with it. Unquoted SQL names fold to lowercase, so
+        the match ignores case. Non-empty: the task's failure is the expected finding.
+        """
+        gone = {name.lower() for name in dropped}
+        return tuple(use for use in self.uses if use.lower() in gone or use.lower().split(".", 1)[0] in gone)
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything the harness must know about one product, for one release name."""
 
@@ -307,6 +346,7 @@ class Profile:
     migration_images: tuple[MigrationImage, ...]
     smoke: SmokeChecks
     cli_key: CliKey | None = None
+    admin_tasks: tuple[AdminTask, ...] = ()
     # The parsed YAML, so with_release() renders the names again; not part of the value.
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -328,6 +368,16 @@ class Profile:
         raise JiteraError(
             f"{self.source} has no migration image for {component!r}",
             hint=f"it has: {', '.join(i.component for i in self.migration_images)}",
+        )
+
+    def admin_task(self, name: str) -> AdminTask:
+        """The admin task called ``name``."""
+        for task in self.admin_tasks:
+            if task.name == name:
+                return task
+        raise JiteraError(
+            f"{self.source} has no admin task {name!r}",
+            hint=f"it has: {', '.join(t.name for t in self.admin_tasks) or 'none'}",
         )
 
     def with_release(self, release: str) -> Profile:

@@ -1,10 +1,12 @@
 """``index.html``: the page a release engineer opens first after a rehearsal.
 
 It answers, in reading order: did the upgrade rehearsal pass, where and with what did it
-run, which step of which hop went wrong and what to do about it, and how long the product was
-unavailable. It is one self-contained file with no script and no external asset, so it can be
-attached to a change ticket or opened from an artifact store that serves files without a
-network, and a Content-Security-Policy forbids anything else from loading.
+run, which rollback procedures ran and how they ended, which step of which hop went wrong and
+what to do about it, how long the product was unavailable, and per rollback procedure how
+long each step took against the runbook's estimate. It is one self-contained file with no
+script and no external asset, so it can be attached to a change ticket or opened from an
+artifact store that serves files without a network, and a Content-Security-Policy forbids
+anything else from loading.
 
 Every string interpolated here went through :func:`~pytest_jitera.report.text.esc`; the
 report is assumed to be already masked (see :mod:`pytest_jitera.report.mask`).
@@ -16,9 +18,17 @@ from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from pytest_jitera.report.model import HopReport, RunReport, Status, StepResult
-from pytest_jitera.report.text import duration, esc, moment, plural
-from pytest_jitera.report.timeline import availability_lines, render_svg
+from pytest_jitera.report.model import HopReport, MeasuredRow, RollbackReport, RunReport, Status, StepResult
+from pytest_jitera.report.text import (
+    duration,
+    esc,
+    moment,
+    not_rehearsed,
+    plural,
+    scenario_text,
+    unavailable_text,
+)
+from pytest_jitera.report.timeline import availability_lines, render_procedure_svg, render_svg
 
 #: A failure message longer than this is cut in the page (summary.json keeps all of it).
 MESSAGE_LIMIT = 20_000
@@ -58,9 +68,28 @@ word-break:break-word}
 svg.timeline{max-width:100%;height:auto;display:block;margin:6px 0}
 svg .label,svg .tick-label{font:11px system-ui,sans-serif;fill:#424242}
 svg .step-label{font:11px system-ui,sans-serif;fill:#263238}
+h4{font-size:14px;margin:16px 0 4px}h5{font-size:13px;margin:10px 0 4px}
+.rollback-summary{border:1px solid #ddd;padding:4px 12px;margin:8px 0}
+.rollback-summary ul{margin:4px 0;padding-left:20px}
+section.rollback{border-left:4px solid #546e7a;padding:0 12px;margin:14px 0}
+.procedure{margin:10px 0 18px}
+.r-passed{color:#2e7d32;font-weight:600}.r-failed,.r-error{color:#c62828;font-weight:600}
+.r-other{color:#616161;background:#eeeeee;font-style:italic;font-weight:600}
+.v-within{color:#2e7d32}.v-under{color:#1565c0}.v-over{color:#c62828;font-weight:600}
+.v-none{color:#757575}.forced{color:#e65100;font-weight:600}
+.findings{background:#fff8e1;border:1px solid #ffe082;padding:4px 12px;margin:8px 0}
+.tag{display:inline-block;padding:0 6px;border-radius:3px;background:#ffb300;color:#212121;
+font-size:11px;font-weight:600;text-transform:uppercase;margin-right:6px}
+ul.evidence{margin:2px 0}tr.total td{font-weight:600;border-top:2px solid #bdbdbd}
 """
 
 COLUMNS = ("#", "Step", "Status", "Duration", "Details", "Artifacts")
+MEASURED_COLUMNS = ("Step", "Measured", "Unavailable", "Runbook estimate", "Verdict")
+VERDICT_CLASS = {
+    "within the estimate": "v-within",
+    "under the estimate": "v-under",
+    "over the estimate": "v-over",
+}
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
@@ -114,11 +143,62 @@ def _headline(report: RunReport, failures: list[StepResult], anchors: dict[int, 
         '<dl class="facts">',
         *(f"<dt>{esc(name)}</dt><dd>{esc(value)}</dd>" for name, value in facts),
         "</dl>",
+        *_rollback_summary(report.hops),
     ]
     if failures:
         links = ", ".join(f'<a href="#{anchors[id(step)]}">{esc(_step_name(step))}</a>' for step in failures)
         parts.append(f"<p><strong>{esc(plural(len(failures), 'step'))} failed:</strong> {links}</p>")
     return parts
+
+
+def _rollback_summary(hops: tuple[HopReport, ...]) -> list[str]:
+    """Per hop, which procedures ran and how they ended: on the first screen, before any table.
+
+    A chosen procedure that left no record is listed as not rehearsed, so a hop whose
+    rollback never ran cannot pass for one that was never meant to roll back.
+    """
+    shown = [(n, hop) for n, hop in enumerate(hops, start=1) if _has_rollback(hop)]
+    if not shown:
+        return []
+    parts = ['<div class="rollback-summary"><strong>Rollback</strong>', "<ul>"]
+    for n, hop in shown:
+        scenario = scenario_text(hop)
+        head = f'<a href="#rollback-{n}">{esc(hop.name)}</a>' + (f": {esc(scenario)}" if scenario else "")
+        items = [
+            f'<li><a href="#rollback-{n}-{m}">{esc(rollback.name)}</a>: {_outcome(rollback.outcome)}'
+            f" in {esc(duration(rollback.seconds))}{_findings_note(rollback)}; "
+            f"{esc(unavailable_text(rollback))}</li>"
+            for m, rollback in enumerate(hop.rollbacks, start=1)
+        ]
+        items += [
+            f'<li>{esc(name)}: <span class="r-other">not rehearsed</span></li>' for name in not_rehearsed(hop)
+        ]
+        if not items:
+            items.append('<li class="muted">no procedure was rehearsed</li>')
+        parts += [f"<li>{head}<ul>", *items, "</ul></li>"]
+    return [*parts, "</ul></div>"]
+
+
+def _has_rollback(hop: HopReport) -> bool:
+    """Whether the hop has a rollback half to show (an upgrade-only hop has none)."""
+    return hop.classification is not None or bool(hop.rollbacks)
+
+
+def _outcome(outcome: str) -> str:
+    """A procedure's outcome, coloured only when it is one the harness knows.
+
+    The outcome is the procedure's own text, so anything but ``passed`` is at best neutral:
+    "not finished" must not look green.
+    """
+    cls = {"passed": "r-passed", "failed": "r-failed", "error": "r-error"}.get(outcome, "r-other")
+    return f'<span class="outcome {cls}">{esc(outcome or "no outcome recorded")}</span>'
+
+
+def _findings_note(rollback: RollbackReport) -> str:
+    """`` with 2 expected findings`` (escaped), or nothing."""
+    if not rollback.findings:
+        return ""
+    return f" with {esc(plural(len(rollback.findings), 'expected finding'))}"
 
 
 def _counts(steps: Iterable[StepResult]) -> str:
@@ -287,14 +367,131 @@ def _clip(message: str) -> str:
 
 
 def _availability_section(hops: tuple[HopReport, ...]) -> list[str]:
-    """Per hop, the totals in words and the timeline picture."""
+    """Per hop, the totals in words and the timeline picture, then the hop's rollback.
+
+    The rollback comes right after its own hop's upgrade, not in a section of its own at the
+    end, because it is the same hop's story: the upgrade's outage and the rollback's read
+    together.
+    """
     parts = ["<h2>Availability</h2>"]
     if not hops:
         return [*parts, '<p class="muted">No hop ran, so there is no availability to show.</p>']
-    for hop in hops:
+    for n, hop in enumerate(hops, start=1):
         parts.append(f"<h3>{esc(hop.name)}</h3>")
         parts.append("<ul>")
         parts += [f"<li>{esc(line)}</li>" for line in availability_lines(hop)]
         parts.append("</ul>")
         parts.append(render_svg(hop))
+        if _has_rollback(hop):
+            parts += _rollback_section(hop, n)
     return parts
+
+
+def _rollback_section(hop: HopReport, n: int) -> list[str]:
+    """The hop's rollback after its upgrade: the scenario and why, then every procedure."""
+    parts = [f'<section class="rollback" id="rollback-{n}">', f"<h3>{esc(hop.name)}: Rollback</h3>"]
+    found = hop.classification
+    if found is not None:
+        forced = (
+            ' <span class="forced">forced by the operator; the classifier said scenario '
+            f"{found.classified}</span>"
+            if found.forced
+            else ""
+        )
+        parts.append(
+            f'<p class="scenario"><strong>Scenario {found.scenario}</strong>: {esc(found.title)}{forced}</p>'
+        )
+        if found.reasons:
+            parts.append('<ul class="reasons">')
+            parts += [_reason(reason.scenario, reason.text, reason.evidence) for reason in found.reasons]
+            parts.append("</ul>")
+        chosen = ", ".join(found.procedures) or "none"
+        parts.append(f"<p>Procedures chosen: {esc(chosen)}</p>")
+    if not hop.rollbacks:
+        parts.append('<p class="muted">No rollback procedure was rehearsed on this hop.</p>')
+    for m, rollback in enumerate(hop.rollbacks, start=1):
+        parts += _procedure(rollback, f"rollback-{n}-{m}")
+    for name in not_rehearsed(hop):
+        parts.append(f'<p>{esc(name)}: <span class="r-other">not rehearsed</span> (chosen, no record)</p>')
+    parts.append("</section>")
+    return parts
+
+
+def _reason(scenario: int, text: str, evidence: tuple[str, ...]) -> str:
+    """One reason of the verdict with its evidence, which is what a reviewer checks it against."""
+    items = "".join(f"<li><code>{esc(item)}</code></li>" for item in evidence)
+    listed = f'<ul class="evidence">{items}</ul>' if items else ""
+    return f"<li>scenario {scenario}: {esc(text)}{listed}</li>"
+
+
+def _procedure(rollback: RollbackReport, anchor: str) -> list[str]:
+    """One procedure: the measured table, its expected findings, what it observed, its timeline."""
+    parts = [
+        f'<div class="procedure" id="{anchor}">',
+        f"<h4>{esc(rollback.name)} {_outcome(rollback.outcome)} "
+        f'<span class="muted">scenario {rollback.scenario}, {esc(duration(rollback.seconds))} '
+        f"from {esc(duration(rollback.start))} into the hop</span></h4>",
+        f"<p>{esc(unavailable_text(rollback))}</p>",
+        *_measured_table(rollback),
+        *_findings(rollback.findings),
+    ]
+    if rollback.observations:
+        observed = (f"<li>{esc(text)}</li>" for text in rollback.observations)
+        parts += ["<h5>Observations</h5>", "<ul>", *observed, "</ul>"]
+    parts += [render_procedure_svg(rollback), "</div>"]
+    return parts
+
+
+def _measured_table(rollback: RollbackReport) -> list[str]:
+    """Step, measured time, time users could not work, the runbook's range and the verdict."""
+    if not rollback.steps:
+        return ['<p class="muted">No step of this procedure was timed.</p>']
+    head = "<tr>" + "".join(f"<th>{name}</th>" for name in MEASURED_COLUMNS) + "</tr>"
+    total = (
+        '<tr class="total"><td>whole procedure</td>'
+        f'<td class="num">{esc(duration(rollback.seconds))}</td>'
+        f'<td class="num">{esc(_unavailable_cell(rollback, rollback.unavailable_seconds))}</td>'
+        "<td></td><td></td></tr>"
+    )
+    rows = [_measured_row(row, rollback) for row in rollback.steps]
+    return ['<table class="measured">', head, *rows, total, "</table>"]
+
+
+def _measured_row(row: MeasuredRow, rollback: RollbackReport) -> str:
+    """One timed step; a step the runbook does not estimate says so instead of a verdict."""
+    estimate = f"{row.estimate[0]} to {row.estimate[1]} min" if row.estimate else "—"
+    verdict = (
+        f'<span class="{VERDICT_CLASS[row.verdict]}">{esc(row.verdict)}</span>'
+        if row.verdict in VERDICT_CLASS
+        else '<span class="v-none">not a runbook estimate</span>'
+    )
+    return (
+        f"<tr><td>{esc(row.step)}</td>"
+        f'<td class="num">{esc(duration(row.seconds))}</td>'
+        f'<td class="num">{esc(_unavailable_cell(rollback, row.unavailable))}</td>'
+        f'<td class="num">{esc(estimate)}</td>'
+        f"<td>{verdict}</td></tr>"
+    )
+
+
+def _unavailable_cell(rollback: RollbackReport, seconds: float) -> str:
+    """The unavailable time, or "not probed" where no sample could have seen an outage."""
+    if rollback.samples <= 0 and not rollback.outages:
+        return "not probed"
+    return duration(seconds)
+
+
+def _findings(findings: tuple[str, ...]) -> list[str]:
+    """The failures the runbook predicts, set apart and labelled so none reads as a pass."""
+    if not findings:
+        return []
+    return [
+        '<div class="findings">',
+        f"<h5>Expected findings ({len(findings)})</h5>",
+        '<p class="muted">Failures the runbook predicts, shown on purpose by the rehearsal: '
+        "evidence of the risk, not passes.</p>",
+        "<ul>",
+        *(f'<li><span class="tag">expected finding</span>{esc(text)}</li>' for text in findings),
+        "</ul>",
+        "</div>",
+    ]

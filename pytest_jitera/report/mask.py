@@ -16,7 +16,17 @@ from pytest_jitera.report.model import RunReport
 
 # Closed vocabularies written by the harness itself, never free text: masking them could only
 # turn a valid status into one the reader does not know (a secret that happens to be "patch").
-_VOCABULARY = frozenset({"format", "outcome", "status", "kind"})
+# Named by where they sit (list positions left out), not by key alone: a rollback procedure's
+# ``outcome`` is free text from the procedure and is masked, the run's ``outcome`` is not.
+_VOCABULARY = frozenset(
+    {
+        ("format",),
+        ("outcome",),
+        ("steps", "status"),
+        ("hops", "kind"),
+        ("hops", "rollbacks", "steps", "verdict"),
+    }
+)
 
 #: An unbroken run of this many base64/hex/token characters is data, not prose.
 BLOB_LIMIT = 200
@@ -58,15 +68,19 @@ def _replace_known(text: str, secrets: list[str]) -> str:
 def mask_report(report: RunReport, secrets: Iterable[str] = ()) -> RunReport:
     """The same report with every free-text field masked."""
     known = tuple(secrets)
-    return RunReport.from_dict(_mask_tree(report.to_dict(), known, key=""))
+    return RunReport.from_dict(_mask_tree(report.to_dict(), known, where=()))
 
 
-def _mask_tree(value: Any, secrets: tuple[str, ...], key: str) -> Any:
-    """Walk JSON-shaped data and mask every string that is not harness vocabulary."""
+def _mask_tree(value: Any, secrets: tuple[str, ...], where: tuple[str, ...]) -> Any:
+    """Walk JSON-shaped data and mask every string that is not harness vocabulary.
+
+    Every string is masked unless its place is listed, so a field added later is masked
+    without anyone having to remember to.
+    """
     if isinstance(value, str):
-        return value if key in _VOCABULARY else mask_text(value, secrets)
+        return value if where in _VOCABULARY else mask_text(value, secrets)
     if isinstance(value, dict):
-        return {k: _mask_tree(v, secrets, k) for k, v in value.items()}
+        return {k: _mask_tree(v, secrets, (*where, k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_mask_tree(item, secrets, key) for item in value]
+        return [_mask_tree(item, secrets, where) for item in value]
     return value

@@ -10,6 +10,7 @@ file may have been edited, truncated or written by another version of the harnes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeGuard, TypeVar
@@ -22,6 +23,10 @@ FORMAT = 1
 Status = Literal["passed", "failed", "error", "not-run"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "not-run")
 Outcome = Literal["passed", "failed"]
+#: Where a rollback step's duration falls against the runbook's range; ``""`` when it has none.
+#: The same words as :mod:`pytest_jitera.runbook.downtime` (a test holds the two together).
+VERDICTS: tuple[str, ...] = ("within the estimate", "under the estimate", "over the estimate", "")
+SCENARIOS: tuple[int, ...] = (1, 2, 3)
 
 _T = TypeVar("_T")
 
@@ -55,8 +60,103 @@ class OutageRow:
 
 
 @dataclass(frozen=True)
+class ReasonReport:
+    """One fact behind a hop's scenario, with the evidence a reviewer can check it against."""
+
+    scenario: int
+    text: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClassificationReport:
+    """Which rollback scenario a hop was rehearsed under, why, and which procedures that chose.
+
+    ``scenario`` is the one rehearsed; ``classified`` is the classifier's verdict, which
+    differs when the operator forced a scenario. Both are kept because a forced Scenario 3 on
+    a Scenario 1 pair proves the heavy procedure, not that the pair needs it.
+    """
+
+    scenario: int
+    classified: int
+    forced: bool
+    title: str
+    reasons: tuple[ReasonReport, ...] = ()
+    procedures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeasuredRow:
+    """One step of a rehearsed rollback procedure, hop-relative seconds.
+
+    ``unavailable`` is the time inside the step during which any probe target was down;
+    ``estimate`` is the runbook's range in minutes (None for a step the runbook does not
+    estimate); ``verdict`` sets ``seconds`` against it. ``seconds`` and ``verdict`` are stored
+    although derivable, so a tool reading summary.json needs none of the harness's rules.
+    """
+
+    step: str
+    start: float
+    end: float
+    seconds: float
+    unavailable: float
+    estimate: tuple[int, int] | None
+    verdict: str
+
+
+@dataclass(frozen=True)
+class TargetDowntime:
+    """One probe target's total unavailable time over a whole procedure."""
+
+    target: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RollbackReport:
+    """One rollback procedure as rehearsed on a hop; every time is on the hop's clock.
+
+    ``findings`` are failures the runbook predicts and the rehearsal shows on purpose: a
+    reader must see them named and never mistake them for passes. ``observations`` are the
+    facts the procedure recorded, as ``key: value`` text.
+    """
+
+    name: str
+    scenario: int
+    outcome: str
+    start: float
+    seconds: float
+    findings: tuple[str, ...] = ()
+    observations: tuple[str, ...] = ()
+    steps: tuple[MeasuredRow, ...] = ()
+    probe_targets: tuple[str, ...] = ()
+    samples: int = 0
+    outages: tuple[OutageRow, ...] = ()
+    unavailable: tuple[TargetDowntime, ...] = ()
+
+    @property
+    def unavailable_seconds(self) -> float:
+        """Time during which at least one target was down, overlaps counted once.
+
+        The union rather than the worst target, as for the step rows: studio down and then
+        the API down is one stretch in which some user could not work.
+        """
+        spans = sorted((o.start, max(o.start, o.end)) for o in self.outages if _finite(o.start, o.end))
+        total, reach = 0.0, -math.inf
+        for start, end in spans:
+            if end > reach:
+                total += end - max(start, reach)
+                reach = end
+        return total
+
+
+@dataclass(frozen=True)
 class HopReport:
-    """One upgrade hop: timing, what was probed, and when the product was unavailable."""
+    """One upgrade hop: timing, what was probed, and when the product was unavailable.
+
+    ``classification`` and ``rollbacks`` are the rollback half; None and empty for an
+    upgrade-only run and for summary.json files written before it existed.
+    """
 
     name: str
     old: str
@@ -69,6 +169,8 @@ class HopReport:
     outages: tuple[OutageRow, ...] = ()
     step_spans: tuple[tuple[str, float, float], ...] = ()
     scenario: str | None = None
+    classification: ClassificationReport | None = None
+    rollbacks: tuple[RollbackReport, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,7 +298,89 @@ def _hop(data: Any, where: str) -> HopReport:
         outages=tuple(_outage(item, f"{where}.outages[{i}]") for i, item in reader.indexed("outages")),
         step_spans=tuple(_span(item, f"{where}.step_spans[{i}]") for i, item in reader.indexed("step_spans")),
         scenario=scenario,
+        classification=_classification(reader, "classification"),
+        rollbacks=tuple(
+            _rollback(item, f"{where}.rollbacks[{i}]") for i, item in reader.indexed("rollbacks")
+        ),
     )
+
+
+def _classification(parent: _Fields, key: str) -> ClassificationReport | None:
+    """A hop's classification, absent (None) in upgrade-only runs and older files."""
+    data = parent.raw(key)
+    if data is None:
+        return None
+    where = f"{parent.where}.{key}"
+    reader = _Fields(data, where)
+    return ClassificationReport(
+        scenario=reader.scenario("scenario"),
+        classified=reader.scenario("classified"),
+        forced=reader.get("forced", bool),
+        title=reader.get("title", str),
+        reasons=tuple(_reason(item, f"{where}.reasons[{i}]") for i, item in reader.indexed("reasons")),
+        procedures=reader.strings("procedures"),
+    )
+
+
+def _reason(data: Any, where: str) -> ReasonReport:
+    """One classification reason from its JSON form."""
+    reader = _Fields(data, where)
+    return ReasonReport(
+        scenario=reader.scenario("scenario"),
+        text=reader.get("text", str),
+        evidence=reader.strings("evidence"),
+    )
+
+
+def _rollback(data: Any, where: str) -> RollbackReport:
+    """One rehearsed procedure from its JSON form."""
+    reader = _Fields(data, where)
+    return RollbackReport(
+        name=reader.get("name", str),
+        scenario=reader.scenario("scenario"),
+        outcome=reader.get("outcome", str),
+        start=reader.number("start"),
+        seconds=reader.number("seconds"),
+        findings=reader.strings("findings"),
+        observations=reader.strings("observations"),
+        steps=tuple(_measured(item, f"{where}.steps[{i}]") for i, item in reader.indexed("steps")),
+        probe_targets=reader.strings("probe_targets"),
+        samples=reader.get("samples", int),
+        outages=tuple(_outage(item, f"{where}.outages[{i}]") for i, item in reader.indexed("outages")),
+        unavailable=tuple(
+            _target_downtime(item, f"{where}.unavailable[{i}]") for i, item in reader.indexed("unavailable")
+        ),
+    )
+
+
+def _measured(data: Any, where: str) -> MeasuredRow:
+    """One measured step; the verdict must be one the page knows how to show."""
+    reader = _Fields(data, where)
+    verdict = reader.get("verdict", str)
+    if verdict not in VERDICTS:
+        raise reader.wrong("verdict", "one of " + ", ".join(repr(v) for v in VERDICTS))
+    estimate = reader.raw("estimate")
+    if estimate is not None and not (
+        isinstance(estimate, list)
+        and len(estimate) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in estimate)
+    ):
+        raise reader.wrong("estimate", "null or [low minutes, high minutes] as integers")
+    return MeasuredRow(
+        step=reader.get("step", str),
+        start=reader.number("start"),
+        end=reader.number("end"),
+        seconds=reader.number("seconds"),
+        unavailable=reader.number("unavailable"),
+        estimate=None if estimate is None else (estimate[0], estimate[1]),
+        verdict=verdict,
+    )
+
+
+def _target_downtime(data: Any, where: str) -> TargetDowntime:
+    """One target's total from its JSON form."""
+    reader = _Fields(data, where)
+    return TargetDowntime(target=reader.get("target", str), seconds=reader.number("seconds"))
 
 
 def _outage(data: Any, where: str) -> OutageRow:
@@ -223,6 +407,11 @@ def _span(data: Any, where: str) -> tuple[str, float, float]:
             hint="the file was edited or written by another version; rerun to write it again",
         )
     return data[0], float(data[1]), float(data[2])
+
+
+def _finite(*values: float) -> bool:
+    """Whether every value is a real number of seconds (a hand-edited file may say Infinity)."""
+    return all(math.isfinite(v) for v in values)
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
@@ -266,6 +455,13 @@ class _Fields:
         if not _is_number(value):
             raise self.wrong(key, "a number")
         return float(value)
+
+    def scenario(self, key: str) -> int:
+        """A required scenario number: 1, 2 or 3, the only ones the runbook has."""
+        value = self.data.get(key)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value in SCENARIOS):
+            raise self.wrong(key, "a scenario number (1, 2 or 3)")
+        return value
 
     def items(self, key: str) -> list[Any]:
         """A list field; absent means empty, so a minimal hand-written file still reads."""

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pytest_jitera.report.model import HopReport, OutageRow
+from pytest_jitera.report.model import HopReport, OutageRow, RollbackReport
 from pytest_jitera.report.text import esc, finite, plural
 
 WIDTH = 960
@@ -89,6 +89,35 @@ def _merge(target: str, outages: Iterable[OutageRow]) -> Unavailability:
     if current is not None:
         total, count = total + current[1] - current[0], count + 1
     return Unavailability(target, total, count)
+
+
+def procedure_view(rollback: RollbackReport) -> HopReport:
+    """A procedure drawn on its own clock, as a hop the timeline already knows how to draw.
+
+    The report keeps a procedure's times on its hop's clock; drawn on that clock, a
+    ten-minute restore after a one-hour upgrade would be a sliver at the right edge. Shifting
+    by the procedure's start makes its steps and outages fill the picture.
+    """
+    shift = finite(rollback.start)
+    return HopReport(
+        name=rollback.name,
+        old="",
+        new="",
+        kind="",
+        started=0.0,
+        seconds=rollback.seconds,
+        probe_targets=rollback.probe_targets,
+        samples=rollback.samples,
+        outages=tuple(
+            OutageRow(o.target, o.start - shift, o.end - shift, o.reason) for o in rollback.outages
+        ),
+        step_spans=tuple((row.step, row.start - shift, row.end - shift) for row in rollback.steps),
+    )
+
+
+def render_procedure_svg(rollback: RollbackReport) -> str:
+    """The procedure's steps with its outages overlaid, as an inline ``<svg>`` element."""
+    return render_svg(procedure_view(rollback))
 
 
 def axis_seconds(hop: HopReport) -> float:

@@ -11,13 +11,16 @@ take the path a user's request takes rather than a port-forward straight to one 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_jitera.cluster.api import HttpResult, ServiceHttp
+from pytest_jitera.cluster.mail_catcher import MailCatcher
 from pytest_jitera.datastores import Stats, migration_versions
-from pytest_jitera.profile.model import CliCheck, HttpCheck, InviteCheck
+from pytest_jitera.errors import JiteraError
+from pytest_jitera.profile.model import CliCheck, HttpCheck, InviteCheck, SmokeChecks
 from pytest_jitera.runbook.context import Rehearsal
 from pytest_jitera.runbook.databases import applied_versions
 from pytest_jitera.runbook.pem import pem_problems
@@ -285,3 +288,37 @@ def checksums_changed(before: Stats, after: Stats) -> list[str]:
     """Tables whose row count held but whose content checksum changed (a data migration's mark)."""
     same_count = [t for t, s in before.items() if t in after and int(after[t]["rows"]) == int(s["rows"])]
     return sorted(t for t in same_count if str(after[t]["checksum"]) != str(before[t]["checksum"]))
+
+
+def smoke_problems(
+    r: Rehearsal,
+    http: ServiceHttp,
+    smoke: SmokeChecks,
+    *,
+    catcher: MailCatcher | None,
+    cli_key: CliKeyPair | None,
+) -> list[str]:
+    """The runbook's whole smoke test (Studio, an invitation's mail, a CLI upload), as problems.
+
+    After a rollback the same three checks decide whether users are served again; a list
+    lets one failure message name every check that failed, not only the first.
+    """
+    problems: list[str] = []
+    studio = smoke_test_http(r, http, smoke.studio, what="studio answers")
+    if studio.status != smoke.studio.expect_status:
+        problems.append(f"studio: expected HTTP {smoke.studio.expect_status}, got {studio.summary}")
+    if smoke.invite is not None and catcher is not None:
+        address = f"invite-{secrets.token_hex(3)}@rehearsal.invalid"
+        sent = invite_test_user(r, http, smoke.invite, address)
+        if sent.status != smoke.invite.request.expect_status:
+            problems.append(f"invite: {sent.summary} {sent.body[:200]}")
+        else:
+            try:
+                catcher.wait_for_message(http, address, timeout=120, progress=r.say)
+            except JiteraError as exc:
+                problems.append(f"invite: no mail for {address}: {exc.message}")
+    if smoke.cli is not None and cli_key is not None:
+        up = upload_with_cli(r, http, smoke.cli, cli_key)
+        if up.status != smoke.cli.request.expect_status:
+            problems.append(f"CLI upload: {up.summary} {up.body[:200]}")
+    return problems

@@ -123,8 +123,8 @@ def back_up_databases(
         }
         mongo = None
         if mongodb:
-            target = _mongo_target(r)
-            with r.access.port_forward(f"svc/{r.name('mongodb')}", target.port()) as port:
+            target = mongo_target(r)
+            with r.access.port_forward(f"svc/{r.instance('mongodb')}", target.port()) as port:
                 local = target.through_port(port)
                 mongo = snapshot_mongo(local, folder / "mongodb.dump", tools=LocalMongoTools(r.runner))
         return Backups(postgres, mongo)
@@ -140,8 +140,8 @@ def verify_backups(r: Rehearsal, backups: Backups) -> list[Verification]:
             for store, snap in backups.postgres.items()
         ]
         if backups.mongodb is not None:
-            target = _mongo_target(r)
-            with r.access.port_forward(f"svc/{r.name('mongodb')}", target.port()) as port:
+            target = mongo_target(r)
+            with r.access.port_forward(f"svc/{r.instance('mongodb')}", target.port()) as port:
                 local = target.through_port(port)
                 verified = verify_mongo_snapshot(
                     backups.mongodb.path, local, snapshot=backups.mongodb, tools=LocalMongoTools(r.runner)
@@ -150,7 +150,7 @@ def verify_backups(r: Rehearsal, backups: Backups) -> list[Verification]:
         return results
 
 
-def _mongo_target(r: Rehearsal) -> MongoTarget:
+def mongo_target(r: Rehearsal) -> MongoTarget:
     """The chart's MongoDB URI (from the credentials Secret) and database (from the values)."""
     data = decode_secret_data(r.kubectl.get_json("secret", r.name("credentials")))
     values = r.helm.values(r.release, all_values=True).get("externalMongodb") or {}

@@ -61,6 +61,11 @@ class Rehearsal:
     values: CarriedValues = field(default_factory=CarriedValues)
     progress: Progress | None = None
     timer: StepTimer = field(default_factory=StepTimer)
+    # Datastores moved to a server the rehearsal started (a Scenario 3 restore to a new
+    # instance): chart component -> StatefulSet and Service name now in use.
+    instances: dict[str, str] = field(default_factory=dict)
+    # Every step's (name, start, end) in epoch seconds, for timelines of a procedure.
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
     _api: KubeApi | None = field(default=None, init=False, repr=False)
 
     # ----------------------------------------------------------------- clients
@@ -97,6 +102,10 @@ class Rehearsal:
         """The chart's name for a component's objects: ``<release>-<component>``."""
         return f"{self.release}-{component}"[:63].rstrip("-")
 
+    def instance(self, component: str) -> str:
+        """The StatefulSet and Service of a datastore: the chart's own, or the one restored into."""
+        return self.instances.get(component) or self.name(component)
+
     def selector(self, component: str | None = None) -> str:
         """Label selector of the release's pods, or of one component's."""
         labels = f"app.kubernetes.io/instance={self.release}"
@@ -113,10 +122,12 @@ class Rehearsal:
         """Announce a step and add its wall-clock time to the timer, failed or not."""
         self.say(name)
         started = time.monotonic()
+        began = time.time()
         try:
             yield
         finally:
             self.timer.record(name, started)
+            self.spans.append((name, began, time.time()))
 
     def mask(self, text: str) -> str:
         """``text`` with every registered secret and every secret-looking line masked (for files)."""

@@ -69,12 +69,16 @@ def pg_login(r: Rehearsal, store: str = "postgresql") -> PgConnInfo:
     return login
 
 
-def pg_pod_tools(r: Rehearsal, store: str = "postgresql", timeout: float | None = 600) -> PodPgTools:
-    """The datastores tools for ``store``, run inside its pod through the rehearsal's access."""
+def pg_pod_tools(
+    r: Rehearsal, store: str = "postgresql", timeout: float | None = 600, *, instance: str | None = None
+) -> PodPgTools:
+    """The datastores tools for ``store``, run inside its server's pod through the rehearsal's access.
+
+    The server is the one in use (:meth:`Rehearsal.instance`) unless ``instance`` names another.
+    """
     spec = pg_store(store)
-    return PodPgTools(
-        r.access, f"statefulset/{r.name(spec.component)}", container=spec.container, timeout=timeout
-    )
+    server = instance or r.instance(spec.component)
+    return PodPgTools(r.access, f"statefulset/{server}", container=spec.container, timeout=timeout)
 
 
 def query_json(r: Rehearsal, sql: str, store: str = "postgresql") -> Any:

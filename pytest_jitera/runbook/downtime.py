@@ -8,11 +8,13 @@ every step is timed and the report carries a table of measured time next to the 
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_jitera.runbook.availability import Sample
+from pytest_jitera.runbook.availability import Sample, by_target, outages
 
 # The runbook's downtime rows, as the step names the rollback steps time themselves under.
 SCALE_DOWN = "app scale-down"
@@ -55,13 +57,29 @@ class DowntimeRow:
     @property
     def verdict(self) -> str:
         """Where the measured time falls against the runbook's range."""
-        if self.estimate is None:
-            return ""
-        low, high = self.estimate
-        minutes = self.seconds / 60
-        if minutes > high:
-            return "over the estimate"
-        return "within the estimate" if minutes >= low else "under the estimate"
+        return estimate_verdict(self.seconds, self.estimate)
+
+
+WITHIN = "within the estimate"
+UNDER = "under the estimate"
+OVER = "over the estimate"
+#: Every verdict a row can have; ``""`` is a step the runbook gives no estimate for.
+VERDICTS: tuple[str, ...] = (WITHIN, UNDER, OVER, "")
+
+
+def estimate_verdict(seconds: float, estimate: tuple[int, int] | None) -> str:
+    """Where ``seconds`` falls against a runbook range in minutes; ``""`` when there is no range.
+
+    Shared by the step-timer table and the per-procedure rows, so a restore that reads "over
+    the estimate" in one cannot read "within" in the other.
+    """
+    if estimate is None:
+        return ""
+    low, high = estimate
+    minutes = seconds / 60
+    if minutes > high:
+        return OVER
+    return WITHIN if minutes >= low else UNDER
 
 
 def downtime_rows(timer: StepTimer) -> list[DowntimeRow]:
@@ -116,3 +134,96 @@ class ProcedureRecord:
     findings: list[str] = field(default_factory=list)
     observations: dict[str, object] = field(default_factory=dict)
     outcome: str = "not finished"
+
+
+@dataclass(frozen=True)
+class MeasuredStep:
+    """One step of a rehearsed procedure: its span, the users' wait inside it, the runbook's range.
+
+    ``start`` and ``end`` are on the record's clock (seconds since ``ProcedureRecord.started``).
+    ``unavailable`` is the time inside the span during which *any* probe target was down: the
+    union over targets, not the worst single target. Studio down for the first half of a
+    restore and the API for the second half is a whole restore during which some user could
+    not work; the worst target would report half of it, and a window booked from that number
+    would be too short. The per-target split is :func:`unavailable_by_target`.
+
+    The verdict sets the step's *duration* against the runbook's range, as
+    :class:`DowntimeRow` does: the range sizes the maintenance window an operator books, and
+    the window lasts as long as the step whether or not a probe happened to fail in it (old
+    pods still answering during a scale-down do not make the scale-down shorter).
+    ``unavailable`` is shown beside it as what users actually saw.
+    """
+
+    step: str
+    start: float
+    end: float
+    unavailable: float
+    estimate: tuple[int, int] | None
+
+    @property
+    def seconds(self) -> float:
+        """The span's length; a reversed span counts as none rather than negative."""
+        return max(0.0, self.end - self.start)
+
+    @property
+    def verdict(self) -> str:
+        """The measured duration against the runbook's range (``""`` for a non-runbook step)."""
+        return estimate_verdict(self.seconds, self.estimate)
+
+
+def measured_steps(record: ProcedureRecord) -> list[MeasuredStep]:
+    """Every span of ``record`` as a row, in time order, with its overlap with the outages.
+
+    A step that ran twice (the in-place procedure scales down twice) stays two rows: the two
+    happen at different moments with different consequences, and adding them up would hide
+    which one was slow. An outage that spans two steps is split between them by overlap, so
+    each step carries exactly its own share. An outage still open when probing stopped ends
+    at the last sample, as :func:`~pytest_jitera.runbook.availability.outages` has it: the
+    rows report what was measured and nothing is extrapolated past it.
+    """
+    down = _union((o.start, o.end) for o in outages(record.samples))
+    spans = sorted(record.spans, key=lambda span: span[1])
+    return [
+        MeasuredStep(name, start, end, _overlap(down, start, end), RUNBOOK_ESTIMATES.get(name))
+        for name, start, end in spans
+    ]
+
+
+def unavailable_by_target(record: ProcedureRecord) -> dict[str, float]:
+    """Per probe target, how long it was down during the whole procedure (steps or not).
+
+    Every sampled target is present, a target that never failed with 0, so "available
+    throughout" can be told apart from "not probed"; targets are in the order first probed.
+    """
+    return {
+        target: sum(end - start for start, end in _union((o.start, o.end) for o in outages(samples)))
+        for target, samples in by_target(record.samples).items()
+    }
+
+
+def procedure_seconds(record: ProcedureRecord) -> float:
+    """How long the procedure ran: to its last span's end or its last sample, whichever is later.
+
+    Both clocks start at the record's ``started``; taking the later end keeps a trailing
+    outage (samples after the last step) inside the procedure.
+    """
+    ends = [end for _, _, end in record.spans] + [s.at for s in record.samples]
+    return max([0.0, *(end for end in ends if math.isfinite(end))])
+
+
+def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Disjoint, sorted intervals covering the same time; overlaps counted once."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted((s, e) for s, e in intervals if math.isfinite(s) and math.isfinite(e) and e > s):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _overlap(intervals: list[tuple[float, float]], start: float, end: float) -> float:
+    """Total time of the disjoint ``intervals`` inside ``[start, end]``."""
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return 0.0
+    return sum(max(0.0, min(end, e) - max(start, s)) for s, e in intervals)

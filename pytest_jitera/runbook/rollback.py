@@ -1,53 +1,74 @@
 """Runbook section "Rollback": helm alone, restore to a new instance, or restore in place.
 
 Which one applies is the scenario decision (:mod:`pytest_jitera.decision`); these are the
-procedures themselves.
+procedures' steps, one function each, every one timed under the name of the runbook's
+downtime row it belongs to.
 
 * Scenarios 1 and 2: :func:`rollback_helm_only`, back to the revision recorded before.
-* Scenario 3, recommended: the snapshot goes into a *new* database
-  (:func:`restore_to_new_instance`) and the previous chart is deployed pointing at it
-  (:func:`redeploy_previous_chart`), so no old-version pod ever meets the new-version schema.
-* Scenario 3, small installations: :func:`restore_in_place`. ``helm rollback`` puts every
-  replica count back, so the pods frozen before come back to life and hold connections to the
-  database about to be replaced; they must be scaled down a second time first.
+* Scenario 3, recommended: stop the database clients and isolate the users
+  (:func:`scale_down_app`), restore every snapshot into a *new* server
+  (:func:`restore_to_new_instances`), then deploy the previous chart pointed at them
+  (:func:`switch_endpoints_and_roll_back`), so no old-version pod ever meets the new-version
+  schema; the old servers are kept.
+* Scenario 3, small installations: the same servers. ``helm rollback`` puts every replica
+  count back, so the pods stopped before come back to life and hold connections to the
+  database about to be replaced: :func:`second_scale_down`, then
+  :func:`drop_and_restore_in_place`.
+* Risk C, on purpose: :func:`clean_restore_in_place` (``pg_restore --clean`` over the live
+  database) leaves what the newer release created.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pytest_jitera.charts.chart import Chart
-from pytest_jitera.datastores import PgConnInfo, RestoreResult, restore_postgres
-from pytest_jitera.runbook.before_upgrade import DB_CLIENTS, freeze_workloads, unfreeze_workloads
+from pytest_jitera.cluster.instances import create_instance, keep_when_unrendered
+from pytest_jitera.datastores import (
+    LocalMongoTools,
+    RestoreResult,
+    restore_mongo,
+    restore_postgres,
+)
+from pytest_jitera.errors import DatastoreError, JiteraError
+from pytest_jitera.profile import Profile
+from pytest_jitera.runbook.before_upgrade import Backups, mongo_target
 from pytest_jitera.runbook.context import Rehearsal
-from pytest_jitera.runbook.databases import pg_login, pg_pod_tools, pg_store
-from pytest_jitera.runbook.downtime import ENDPOINT_SWITCH, SNAPSHOT_RESTORE
+from pytest_jitera.runbook.databases import PG_STORES, pg_login, pg_pod_tools
+from pytest_jitera.runbook.downtime import ENDPOINT_SWITCH, SCALE_DOWN, SNAPSHOT_RESTORE
 from pytest_jitera.runbook.upgrade import HelmOutcome, chart_root, outcome
 
-
-@dataclass(frozen=True)
-class RestoredDatabase:
-    """A snapshot restored into a database of its own, and the values that point the chart at it."""
-
-    store: str
-    login: PgConnInfo
-    result: RestoreResult
-
-    @property
-    def endpoint_values(self) -> dict[str, str]:
-        """``--set-string`` values repointing the chart at the restored database (no secrets)."""
-        return {f"{pg_store(self.store).values_key}.database": self.login.dbname}
+MONGODB = "mongodb"
+#: What PostgreSQL says when ``DROP DATABASE`` meets a connected client.
+IN_USE = "is being accessed by other users"
 
 
 @dataclass(frozen=True)
-class InPlaceRestore:
-    """What the in-place procedure did: the rollback's revision, the restore, the replicas given back."""
+class Endpoint:
+    """Where one of the chart's datastores lives now: a server the rehearsal started."""
 
-    revision: int
-    result: RestoreResult
-    replicas: dict[str, int]
+    component: str  # the chart's name for it: postgresql, pgvector, mongodb
+    instance: str  # StatefulSet and Service name
+    port: int
+    uri: str | None = None  # MongoDB: the chart takes a whole URI
+
+    def secrets(self) -> tuple[str, ...]:
+        """The URI holds the login when the server has one."""
+        return (self.uri,) if self.uri else ()
+
+
+@dataclass(frozen=True)
+class StoreRestore:
+    """One datastore put back from its snapshot."""
+
+    component: str
+    instance: str
+    seconds: float
+    detail: str
 
 
 def rollback_helm_only(r: Rehearsal, revision: int) -> int:
@@ -57,47 +78,198 @@ def rollback_helm_only(r: Rehearsal, revision: int) -> int:
         return r.helm.history(r.release)[-1].revision
 
 
-def restore_to_new_instance(
-    r: Rehearsal, dump: Path, database: str, store: str = "postgresql"
-) -> RestoredDatabase:
-    """Restore ``dump`` into the new database ``database`` on the store's server.
+def _deployments(r: Rehearsal, names: Sequence[str]) -> list[str]:
+    current = r.kubectl.deployments()
+    return [n for n in names if n in current]
 
-    The database must not exist yet; a restore that fails half-way drops what it created, so a
-    half-restored database is never mistaken for a good one.
+
+def scale_down_app(r: Rehearsal, profile: Profile, *, step: str = SCALE_DOWN) -> dict[str, int]:
+    """Stop every workload holding database connections and isolate the user-facing ones.
+
+    Returns the replica counts before, to give back where the chart does not (in place). A
+    profile that isolates users by maintenance mode cannot be rehearsed here yet: the
+    rehearsal refuses rather than leave users on a database being replaced.
     """
+    users = profile.workloads.user_facing
+    if users.isolate != "scale-down":
+        raise JiteraError(
+            f"{profile.source}: user-facing isolation {users.isolate!r} is not rehearsed",
+            hint="set workloads.user_facing.isolate: scale-down in the product profile",
+        )
+    with r.step(step):
+        current = r.kubectl.deployments()
+        wanted = [w.name for w in (*profile.workloads.db_clients, *users.workloads) if w.kind == "Deployment"]
+        targets = [n for n in dict.fromkeys(wanted) if n in current]
+        r.say(f"scaling down {', '.join(targets) or 'nothing'}")
+        r.kubectl.scale(targets, 0)
+        r.kubectl.wait_scaled_down(targets)
+        return {name: current[name] for name in targets}
+
+
+def second_scale_down(r: Rehearsal, profile: Profile) -> dict[str, int]:
+    """In place only: ``helm rollback`` revived the pods stopped before; stop them again."""
+    return scale_down_app(r, profile, step="second app scale-down")
+
+
+def scale_back_up(r: Rehearsal, replicas: Mapping[str, int]) -> None:
+    """Give each stopped deployment its replica count back."""
+    with r.step("scale back up"):
+        for name, count in replicas.items():
+            r.say(f"scaling {name} back to {count}")
+            r.kubectl.scale([name], count)
+
+
+def _components(backups: Backups) -> list[str]:
+    return [*backups.postgres, *([MONGODB] if backups.mongodb is not None else [])]
+
+
+def restore_to_new_instances(r: Rehearsal, backups: Backups, number: int) -> list[Endpoint]:
+    """Start a new server per datastore and restore its pre-upgrade snapshot into it.
+
+    Each server is a copy of the current one (same image, same login) named
+    ``<current>-restored-<number>``; the old servers keep running and are marked so Helm
+    keeps them when the chart stops rendering them. Timed as the runbook's "snapshot restore
+    (new instance creation)" row.
+    """
+    endpoints: list[Endpoint] = []
     with r.step(SNAPSHOT_RESTORE):
-        login = pg_login(r, store).with_db(database)
-        result = restore_postgres(dump, login, tools=pg_pod_tools(r, store))
-        return RestoredDatabase(store, login, result)
+        for component in _components(backups):
+            old = r.instance(component)
+            new = f"{r.name(component)}-restored-{number}"
+            r.say(f"starting {new}, a new server for {component}")
+            create_instance(r.kubectl, old, new)
+            keep_when_unrendered(r.kubectl, [old])
+            port = _service_port(r, new)
+            if component == MONGODB:
+                assert backups.mongodb is not None
+                target = mongo_target(r)
+                with r.access.port_forward(f"svc/{new}", port) as local:
+                    restore_mongo(backups.mongodb.path, target.through_port(local),
+                                  tools=LocalMongoTools(r.runner), drop=True)
+                endpoint = Endpoint(component, new, port, _moved_uri(target.uri, new, port))
+            else:
+                snap = backups.postgres[component]
+                login = pg_login(r, component)
+                tools = pg_pod_tools(r, component, instance=new)
+                # The image made an empty database of that name at first start; nobody uses it.
+                tools.drop_database(login.with_db("postgres"), login.dbname)
+                restore_postgres(snap.path, login, tools=tools)
+                endpoint = Endpoint(component, new, port)
+            for secret in endpoint.secrets():
+                r.runner.add_secret(secret)
+            endpoints.append(endpoint)
+    return endpoints
 
 
-def redeploy_previous_chart(
-    r: Rehearsal, previous_chart: Chart | Path, endpoint_values: Mapping[str, str]
-) -> HelmOutcome:
-    """Scenario 3, recommended: deploy the previous chart, pointed at the restored database.
+def _service_port(r: Rehearsal, service: str) -> int:
+    ports = r.kubectl.get_json("service", service).get("spec", {}).get("ports") or []
+    if not ports:
+        raise JiteraError(f"service {service} exposes no port", hint=f"kubectl -n {r.access.namespace} "
+                          f"get service {service} -o yaml")
+    return int(ports[0]["port"])
+
+
+def _moved_uri(uri: str, host: str, port: int) -> str:
+    """``uri`` with its hosts replaced by ``host:port``, login and options kept."""
+    parts = urlsplit(uri)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (userinfo + "@" if userinfo else "") + f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def switch_endpoints_and_roll_back(r: Rehearsal, previous_chart: Chart | Path) -> HelmOutcome:
+    """Deploy the previous chart with the values that point it at the restored servers.
 
     A plain ``helm rollback`` cannot change values, so it would first bring the old pods back
-    on the old endpoint; deploying the previous chart folder (kept beside the new one for
-    exactly this) with the endpoint values switches both in one Helm step.
+    on the old servers; deploying the previous chart folder (kept beside the new one for this)
+    with the endpoint values switches both in one Helm step. The caller has put the endpoint
+    values into the carried values already (they must stay on every later hop too).
     """
     root = chart_root(previous_chart)
     with r.step(ENDPOINT_SWITCH):
-        done = r.helm.upgrade(r.release, root, r.values.for_chart(root), endpoint_values)
+        done = r.helm.upgrade(r.release, root, r.values.for_chart(root), check=False)
+        if done.returncode != 0:
+            tail = "\n".join(r.mask(done.stderr or done.stdout).strip().splitlines()[-8:])
+            raise JiteraError(
+                f"helm upgrade {r.release} to the previous chart {root.name} failed:\n{tail}",
+                hint=f"helm history {r.release} -n {r.access.namespace}; the restored servers "
+                "are running, so the switch can be retried",
+            )
         return outcome(r, done.returncode)
 
 
-def restore_in_place(
-    r: Rehearsal, revision: int, dump: Path, store: str = "postgresql", components: Sequence[str] = DB_CLIENTS
-) -> InPlaceRestore:
-    """The alternative for small installations: rollback, scale down again, restore over the database.
+def use_instances(r: Rehearsal, endpoints: Sequence[Endpoint]) -> None:
+    """From now on the steps reach each datastore on its restored server."""
+    for endpoint in endpoints:
+        r.instances[endpoint.component] = endpoint.instance
 
-    Call it after :func:`~pytest_jitera.runbook.before_upgrade.freeze_workloads` (the first
-    scale-down). ``pg_restore --clean`` leaves objects the newer release created (Risk C):
-    follow up with :func:`pytest_jitera.datastores.find_restore_leftovers`.
+
+def drop_and_restore_in_place(r: Rehearsal, backups: Backups) -> list[StoreRestore]:
+    """Drop each database, create it again and restore the snapshot, on the servers in use.
+
+    Nothing the newer release made survives a dropped database, which a clean-mode restore
+    cannot promise (Risk C). ``DROP DATABASE`` is refused while a client is connected; that
+    refusal is raised as a :class:`DatastoreError` whose message says so.
     """
-    new_revision = rollback_helm_only(r, revision)
-    replicas = freeze_workloads(r, components)  # the rollback brought them back
+    done: list[StoreRestore] = []
     with r.step(SNAPSHOT_RESTORE):
-        result = restore_postgres(dump, pg_login(r, store), in_place=True, tools=pg_pod_tools(r, store))
-    unfreeze_workloads(r, replicas)
-    return InPlaceRestore(new_revision, result, replicas)
+        for component, snap in backups.postgres.items():
+            login = pg_login(r, component)
+            tools = pg_pod_tools(r, component)
+            server = login.with_db("postgres")
+            tools.execute(server, f'DROP DATABASE IF EXISTS "{login.dbname}"')
+            result = restore_postgres(snap.path, login, tools=tools)
+            done.append(_restored(component, r.instance(component), result))
+        if backups.mongodb is not None:
+            done.append(_restore_mongo_in_place(r, backups))
+    return done
+
+
+def clean_restore_in_place(r: Rehearsal, backups: Backups) -> list[StoreRestore]:
+    """Risk C, on purpose: ``pg_restore --clean`` over the live databases, nothing dropped first."""
+    done: list[StoreRestore] = []
+    with r.step(SNAPSHOT_RESTORE):
+        for component, snap in backups.postgres.items():
+            login = pg_login(r, component)
+            result = restore_postgres(snap.path, login, in_place=True, tools=pg_pod_tools(r, component))
+            done.append(_restored(component, r.instance(component), result))
+        if backups.mongodb is not None:
+            done.append(_restore_mongo_in_place(r, backups))
+    return done
+
+
+def _restored(component: str, instance: str, result: RestoreResult) -> StoreRestore:
+    return StoreRestore(component, instance, result.seconds, f"{result.mode} restore of {result.database}")
+
+
+def _restore_mongo_in_place(r: Rehearsal, backups: Backups) -> StoreRestore:
+    assert backups.mongodb is not None
+    target = mongo_target(r)
+    started = time.monotonic()
+    tools = LocalMongoTools(r.runner)
+    with r.access.port_forward(f"svc/{r.instance(MONGODB)}", target.port()) as local:
+        restore_mongo(backups.mongodb.path, target.through_port(local), tools=tools, drop=True)
+    return StoreRestore(MONGODB, r.instance(MONGODB), time.monotonic() - started, "dropped and restored")
+
+
+def drop_refused(exc: DatastoreError) -> bool:
+    """Whether a failed ``DROP DATABASE`` was refused because clients are still connected."""
+    return IN_USE in f"{exc.message} {exc.hint or ''}"
+
+
+__all__ = [
+    "IN_USE",
+    "PG_STORES",
+    "Endpoint",
+    "StoreRestore",
+    "clean_restore_in_place",
+    "drop_and_restore_in_place",
+    "drop_refused",
+    "restore_to_new_instances",
+    "rollback_helm_only",
+    "scale_back_up",
+    "scale_down_app",
+    "second_scale_down",
+    "switch_endpoints_and_roll_back",
+    "use_instances",
+]

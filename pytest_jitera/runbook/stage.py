@@ -21,6 +21,7 @@ import yaml
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from pytest_jitera.errors import JiteraError
 from pytest_jitera.profile import Profile
 from pytest_jitera.release.versions import Version
 
@@ -94,3 +95,35 @@ def write_harness_values(folder: Path, tree: Mapping[str, Any], release: Version
     with os.fdopen(fd, "w") as out:
         yaml.safe_dump(dict(tree), out, sort_keys=True)
     return path
+
+
+def endpoint_values(
+    profile: Profile, release: Version, moved: Mapping[str, tuple[str, int, str | None]]
+) -> dict[str, Any]:
+    """The values tree pointing the chart of ``release`` at datastores moved to new servers.
+
+    ``moved`` maps a chart StatefulSet name (``jitera-postgresql``, as the profile's
+    ``in_cluster.statefulset`` says) to the new server's (service, port, URI or None). The
+    chart's own server is switched off through the profile's ``enabled_value`` and the
+    endpoint keys get the new address, spelled as that release spells them.
+    """
+    tree: dict[str, Any] = {}
+    for store in profile.datastores:
+        if store.in_cluster is None or store.in_cluster.statefulset not in moved:
+            continue
+        service, port, uri = moved[store.in_cluster.statefulset]
+        keys = store.endpoint_values
+        if store.in_cluster.enabled_value is None:
+            raise JiteraError(
+                f"{profile.source}: datastore {store.name} has no in_cluster.enabled_value",
+                hint="name the values key that switches the chart's own server off, so the "
+                "chart can be pointed at a restored one",
+            )
+        _put(tree, store.in_cluster.enabled_value.at(release), False)
+        if uri is not None and keys.uri is not None:
+            _put(tree, keys.uri.at(release), uri)
+        if keys.host is not None:
+            _put(tree, keys.host.at(release), service)
+        if keys.port is not None:
+            _put(tree, keys.port.at(release), port)
+    return tree

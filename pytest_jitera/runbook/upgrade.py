@@ -91,6 +91,13 @@ def wait_for_rollout(
             r.kubectl.rollout_status(r.name(component), timeout=timeout)
 
 
+def release_deployments(r: Rehearsal) -> tuple[str, ...]:
+    """Every Deployment of the release, by component name, as a rollout waits for them."""
+    names = r.kubectl.deployments(f"app.kubernetes.io/instance={r.release}")
+    prefix = r.release + "-"
+    return tuple(sorted(n.removeprefix(prefix) for n in names if n.startswith(prefix)))
+
+
 def crash_looping_or_unready(pods: Sequence[PodHealth]) -> bool:
     """The state a failed hook leaves a schema-gated component in.
 
@@ -211,6 +218,7 @@ def apply_upgrade(
     hook_job: str,
     timeout: str = "15m",
     hook_timeout: float = 900,
+    rollback_on_failure: bool = False,
 ) -> WatchedUpgrade:
     """Runbook "plan and apply", second half, and "monitor the rollout" while it happens.
 
@@ -224,7 +232,9 @@ def apply_upgrade(
     folder = r.report_folder("hops", label)
     ns = r.access.namespace
     previous = current_job_uid(r.api, ns, hook_job)
-    argv = r.helm.upgrade_argv(r.release, root, r.values.for_chart(root), timeout=timeout)
+    argv = r.helm.upgrade_argv(
+        r.release, root, r.values.for_chart(root), timeout=timeout, atomic=rollback_on_failure
+    )
     output: list[str] = []
     stop = threading.Event()
     # The access's spawn ends helm on every way out of the block (Ctrl-C, an error in the

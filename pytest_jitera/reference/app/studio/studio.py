@@ -7,6 +7,8 @@ really means the user-facing stack behind it is up, not merely that a web server
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +51,9 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     """Serve until killed."""
+    # As PID 1 the process would ignore SIGTERM and every scale-down would wait out the
+    # grace period: exit at once, like a real web server does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = int(os.environ.get("PORT", "8080"))
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
 

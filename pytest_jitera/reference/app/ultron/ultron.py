@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -71,6 +72,7 @@ def record_start(uri: str, database: str, release: str) -> None:
 
 def main() -> int:
     """Check the schema, prepare the stores, then serve until killed."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # PID 1 ignores SIGTERM otherwise
     expected = os.environ.get("AUTOMATION_SCHEMA_VERSION", "")
     automation_dsn = os.environ["AUTOMATION_DATABASE_URL"]
     release = os.environ.get("JITERA_RELEASE", "unknown")
