@@ -189,6 +189,7 @@ def _in_place(run: UpgradeRun, state: HopState, record: ProcedureRecord, *, seco
     replicas = rollback.scale_down_app(r, run.profile)
     rollback.rollback_helm_only(r, _rollback_target(state))
     if not second_scale_down:
+        _rollout(run)  # the revived clients are up and connected, as they would be for an operator
         try:
             rollback.drop_and_restore_in_place(r, backups)
         except DatastoreError as exc:
@@ -207,7 +208,7 @@ def _in_place(run: UpgradeRun, state: HopState, record: ProcedureRecord, *, seco
     _check("restore in place", after_rollback.data_equals_snapshot(r, backups),
            "the restore did not return every store to its snapshot: compare with "
            f"{r.report_folder('backups')}")
-    rollback.scale_back_up(r, replicas)
+    before_upgrade.unfreeze_workloads(r, replicas)
     _rollout(run)
 
 
@@ -438,7 +439,7 @@ def test_risk_c_wrong_clean_restore_breaks_the_reupgrade(jitera_hop: Hop, jitera
         rollback.second_scale_down(r, run.profile)
         rollback.clean_restore_in_place(r, backups)
         record.observations["leftover type after the clean restore"] = risks.type_exists(r)
-        rollback.scale_back_up(r, replicas)
+        before_upgrade.unfreeze_workloads(r, replicas)
         _rollout(run)
         applied = _reupgrade(run, state, expect_hook=False)
         log = Path(applied.hook.log_path).read_text() if applied.hook.log_path else ""
@@ -478,6 +479,7 @@ def test_automatic_rollback_leaves_a_partial_schema(jitera_hop: Hop, jitera_upgr
         if applied.helm.succeeded or applied.hook.complete:
             _fail(AUTOMATIC_ROLLBACK, "the upgrade with the failing hook succeeded",
                   "check the reference chart's faults.hookFailsMidway switch")
+        _rollout(run)  # Helm put A's Deployments back; their pods replace B's
         history = r.helm.history(r.release)
         record.observations["helm history"] = "; ".join(
             f"{h.revision} {h.status} {h.app_version}" for h in history[-3:])

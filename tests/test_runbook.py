@@ -23,6 +23,7 @@ from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.cluster.kubectl import PodHealth
 from pytest_jitera.datastores import Snapshot
 from pytest_jitera.errors import DatastoreError
+from pytest_jitera.profile import REFERENCE_PROFILE, load_profile
 from pytest_jitera.runbook.after_upgrade import (
     check_migrations,
     http_get,
@@ -34,7 +35,6 @@ from pytest_jitera.runbook.before_upgrade import (
     Backups,
     capture_release_state,
     check_values_carried_forward,
-    freeze_workloads,
     unfreeze_workloads,
 )
 from pytest_jitera.runbook.context import CarriedValues, Rehearsal
@@ -46,7 +46,12 @@ from pytest_jitera.runbook.downtime import (
     downtime_rows,
     render_downtime_table,
 )
-from pytest_jitera.runbook.rollback import drop_and_restore_in_place, drop_refused, rollback_helm_only
+from pytest_jitera.runbook.rollback import (
+    drop_and_restore_in_place,
+    drop_refused,
+    rollback_helm_only,
+    scale_down_app,
+)
 from pytest_jitera.runbook.upgrade import crash_looping_or_unready, upgrade_one_hop
 from tests.fakes import FakeRunner, Rule
 
@@ -191,7 +196,7 @@ def test_values_carried_forward_flag_an_override_the_new_chart_ignores(
     assert [h.key for h in diff.hazards] == ["externalPostgres.host"]
 
 
-def test_freeze_scales_only_existing_db_clients_and_waits_for_them(tmp_path: Path) -> None:
+def test_scale_down_stops_the_profiles_existing_workloads_and_waits_for_them(tmp_path: Path) -> None:
     deployments = {
         "items": [
             {"metadata": {"name": "jitera-automation"}, "spec": {"replicas": 1}},
@@ -202,15 +207,17 @@ def test_freeze_scales_only_existing_db_clients_and_waits_for_them(tmp_path: Pat
     r, runner = rehearsal(
         tmp_path, when("get", "deployments", out=deployments), when("get", "pods", out={"items": []})
     )
-    frozen = freeze_workloads(r)
-    assert frozen == {"jitera-automation": 1, "jitera-worker": 2}
+    profile = load_profile(REFERENCE_PROFILE)
+    frozen = scale_down_app(r, profile)
+    # the profile's database clients and user-facing workloads that exist (no ultron here)
+    assert frozen == {"jitera-automation": 1, "jitera-worker": 2, "jitera-studio": 1}
     (scale,) = runner.commands()[1:2]
-    assert scale[-4:] == ["deployment", "jitera-automation", "jitera-worker", "--replicas=0"]
+    assert scale[-5:] == ["deployment", "jitera-automation", "jitera-worker", "jitera-studio", "--replicas=0"]
     assert "get" in runner.calls[-1]
     assert "pods" in runner.calls[-1], "the freeze waits until the pods are gone"
     assert SCALE_DOWN in r.timer.seconds
     unfreeze_workloads(r, frozen)
-    assert runner.calls[-1][-3:] == ["deployment", "jitera-worker", "--replicas=2"]
+    assert ["deployment", "jitera-worker", "--replicas=2"] in [argv[-3:] for argv in runner.calls[-3:]]
 
 
 # ----------------------------------------------------------------------------- upgrade

@@ -78,6 +78,8 @@ def release_is_back(r: Rehearsal, version: str) -> list[str]:
             name = pod["metadata"]["name"]
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
                 continue  # a finished hook pod is history, not a running version
+            if pod["metadata"].get("deletionTimestamp"):
+                continue  # on its way out
             if _workload_of(pod) not in workloads:
                 continue
             for container in (pod.get("spec") or {}).get("containers", []):

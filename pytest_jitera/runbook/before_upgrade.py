@@ -31,11 +31,7 @@ from pytest_jitera.errors import JiteraError
 from pytest_jitera.profile.model import WorkloadRef
 from pytest_jitera.runbook.context import Rehearsal
 from pytest_jitera.runbook.databases import pg_login, pg_pod_tools
-from pytest_jitera.runbook.downtime import SCALE_DOWN
 from pytest_jitera.yamlfile import load_yaml_mapping
-
-#: Components whose pods hold database connections: what the runbook scales to zero.
-DB_CLIENTS = ("automation", "worker", "ultron")
 
 
 @dataclass(frozen=True)
@@ -79,24 +75,8 @@ def check_values_carried_forward(r: Rehearsal, old: Chart, new: Chart) -> Values
         return diff_values(old.values(), new.values(), overrides)
 
 
-def freeze_workloads(r: Rehearsal, components: Sequence[str] = DB_CLIENTS) -> dict[str, int]:
-    """Scale the workloads holding database connections to zero; return their replica counts.
-
-    The counts are what :func:`unfreeze_workloads` gives back. The step waits until the pods
-    are gone: a dump taken, or a database dropped, while one of them still writes is exactly
-    what the runbook's freeze is there to prevent.
-    """
-    with r.step(SCALE_DOWN):
-        current = r.kubectl.deployments()
-        targets = [r.name(c) for c in components if r.name(c) in current]
-        r.say(f"scaling down {', '.join(targets) or 'nothing'}")
-        r.kubectl.scale(targets, 0)
-        r.kubectl.wait_scaled_down(targets)
-        return {name: current[name] for name in targets}
-
-
 def unfreeze_workloads(r: Rehearsal, replicas: Mapping[str, int]) -> None:
-    """Give each frozen deployment its replica count back."""
+    """Give each stopped deployment its replica count back (after a freeze or a scale-down)."""
     with r.step("scale back up"):
         for name, count in replicas.items():
             r.say(f"scaling {name} back to {count}")

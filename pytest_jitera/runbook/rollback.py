@@ -21,7 +21,7 @@ downtime row it belongs to.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -38,7 +38,7 @@ from pytest_jitera.errors import DatastoreError, JiteraError
 from pytest_jitera.profile import Profile
 from pytest_jitera.runbook.before_upgrade import Backups, mongo_target
 from pytest_jitera.runbook.context import Rehearsal
-from pytest_jitera.runbook.databases import PG_STORES, pg_login, pg_pod_tools
+from pytest_jitera.runbook.databases import pg_login, pg_pod_tools
 from pytest_jitera.runbook.downtime import ENDPOINT_SWITCH, SCALE_DOWN, SNAPSHOT_RESTORE
 from pytest_jitera.runbook.upgrade import HelmOutcome, chart_root, outcome
 
@@ -86,7 +86,9 @@ def _deployments(r: Rehearsal, names: Sequence[str]) -> list[str]:
 def scale_down_app(r: Rehearsal, profile: Profile, *, step: str = SCALE_DOWN) -> dict[str, int]:
     """Stop every workload holding database connections and isolate the user-facing ones.
 
-    Returns the replica counts before, to give back where the chart does not (in place). A
+    Returns the replica counts before, for
+    :func:`~pytest_jitera.runbook.before_upgrade.unfreeze_workloads` where the chart does not
+    give them back (in place). A
     profile that isolates users by maintenance mode cannot be rehearsed here yet: the
     rehearsal refuses rather than leave users on a database being replaced.
     """
@@ -109,14 +111,6 @@ def scale_down_app(r: Rehearsal, profile: Profile, *, step: str = SCALE_DOWN) ->
 def second_scale_down(r: Rehearsal, profile: Profile) -> dict[str, int]:
     """In place only: ``helm rollback`` revived the pods stopped before; stop them again."""
     return scale_down_app(r, profile, step="second app scale-down")
-
-
-def scale_back_up(r: Rehearsal, replicas: Mapping[str, int]) -> None:
-    """Give each stopped deployment its replica count back."""
-    with r.step("scale back up"):
-        for name, count in replicas.items():
-            r.say(f"scaling {name} back to {count}")
-            r.kubectl.scale([name], count)
 
 
 def _components(backups: Backups) -> list[str]:
@@ -259,7 +253,6 @@ def drop_refused(exc: DatastoreError) -> bool:
 
 __all__ = [
     "IN_USE",
-    "PG_STORES",
     "Endpoint",
     "StoreRestore",
     "clean_restore_in_place",
@@ -267,7 +260,6 @@ __all__ = [
     "drop_refused",
     "restore_to_new_instances",
     "rollback_helm_only",
-    "scale_back_up",
     "scale_down_app",
     "second_scale_down",
     "switch_endpoints_and_roll_back",
