@@ -131,3 +131,16 @@ data: {a: b}
 ---
 """
     assert _images_in_manifest(manifest) == {"busybox:1", "jitera/automation:v24.06.01"}
+
+
+def test_dropped_tables_are_named_as_the_code_names_them() -> None:
+    from pytest_jitera.datastores import SchemaSnapshot
+    from pytest_jitera.runbook.after_rollback import tables_dropped
+
+    def schema(*tables: str) -> SchemaSnapshot:
+        return SchemaSnapshot(engine="postgresql", database="jitera",
+                              objects={"tables": {t: {} for t in tables}})
+
+    before = schema("public.users", "public.legacy_reports")
+    assert tables_dropped(before, schema("public.users")) == ["legacy_reports"]
+    assert tables_dropped(before, before) == []

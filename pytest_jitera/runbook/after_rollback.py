@@ -165,5 +165,10 @@ def run_admin_task(r: Rehearsal, task: AdminTask) -> AdminRun:
 
 
 def tables_dropped(before: Any, after: Any) -> list[str]:
-    """Tables of the snapshot's schema that the live schema no longer has."""
-    return sorted(set(before.category("tables")) - set(after.category("tables")))
+    """Tables of the snapshot's schema that the live schema no longer has, without their schema.
+
+    The snapshot names tables ``public.legacy_reports``; the application code, and so the
+    profile's admin tasks, name them ``legacy_reports``.
+    """
+    gone = set(before.category("tables")) - set(after.category("tables"))
+    return sorted(name.rpartition(".")[2] for name in gone)
