@@ -26,6 +26,7 @@ import yaml
 
 from pytest_jitera.config import JiteraConfig
 from pytest_jitera.datastores import SchemaSnapshot, Stats
+from pytest_jitera.decision.hop_classification import demo_applies
 from pytest_jitera.decision.partial_schema import classify_partial_schema
 from pytest_jitera.decision.procedures import HopClassification, Procedure, RollbackCase
 from pytest_jitera.errors import DatastoreError
@@ -231,15 +232,6 @@ def _new_instance(run: UpgradeRun, state: HopState, record: ProcedureRecord) -> 
     record.observations["servers"] = ", ".join(f"{e.component} -> {e.instance}" for e in endpoints)
 
 
-def _reference_demo(run: UpgradeRun, case: RollbackCase) -> bool:
-    """The risk observations belong to the reference stack's Scenario 3 hop, with both strategies."""
-    return (
-        run.config.charts is None
-        and run.config.rollback_strategy == "both"
-        and case.classification.scenario == 3
-    )
-
-
 # ----------------------------------------------------------------------------- the procedures
 
 
@@ -256,14 +248,17 @@ def test_rollback_recovers(jitera_rollback: RollbackCase, jitera_upgrade: Upgrad
     old = str(hop.old.version)
     backups = _backups(state)
     step = f"{case.procedure.value} of {hop.old.version} -> {hop.new.version}"
-    demo = _reference_demo(run, case)
+    demo = demo_applies(
+        lambda: case.classification, rollback=run.config.rollback,
+        strategy=run.config.rollback_strategy, reference_stack=run.config.charts is None,
+    )
     with _procedure(run, state, case.procedure.value, int(case.procedure.scenario)) as record:
         if case.procedure in (Procedure.HELM_ROLLBACK, Procedure.HELM_ROLLBACK_VERIFIED):
             rollback.rollback_helm_only(r, _rollback_target(state))
             _rollout(run)
             problems = after_rollback.release_is_back(r, old)
             if case.procedure is Procedure.HELM_ROLLBACK:
-                problems += after_rollback.schema_unchanged(r, backups)
+                problems += after_rollback.data_equals_snapshot(r, backups, content=False)
             _check(step, problems, f"helm history {r.release} -n {r.access.namespace}")
             _smoke(run, f"{step}: smoke test")
             if case.procedure is Procedure.HELM_ROLLBACK_VERIFIED:
@@ -300,7 +295,7 @@ def _admin_paths(run: UpgradeRun, state: HopState, record: ProcedureRecord, step
     backups = _backups(state)
     dropped: list[str] = []
     for store, snap in backups.postgres.items():
-        schema, _ = run_capture(run, store)
+        schema, _ = _capture(run, store)
         dropped += after_rollback.tables_dropped(snap.schema, schema)
     old = state.hop.old.version
     expected_any = False
@@ -324,7 +319,7 @@ def _admin_paths(run: UpgradeRun, state: HopState, record: ProcedureRecord, step
         )
 
 
-def run_capture(run: UpgradeRun, store: str) -> tuple[SchemaSnapshot, Stats]:
+def _capture(run: UpgradeRun, store: str) -> tuple[SchemaSnapshot, Stats]:
     """Schema and statistics of one PostgreSQL store now."""
     r = run.rehearsal
     return pg_pod_tools(r, store).capture(pg_login(r, store))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_jitera.cluster.instances import COPIED_FROM, INSTANCE_LABEL, instance_manifests
+from pytest_jitera.datastores import MongoTarget
 from pytest_jitera.decision.classify import Scenario
 from pytest_jitera.decision.partial_schema import classify_partial_schema
 from pytest_jitera.profile import REFERENCE_PROFILE, load_profile
 from pytest_jitera.release.versions import Version
-from pytest_jitera.runbook.after_rollback import _images_in_manifest
-from pytest_jitera.runbook.rollback import _moved_uri
+from pytest_jitera.runbook.after_rollback import rendered
 from pytest_jitera.runbook.stage import endpoint_values
 
 
@@ -102,9 +102,9 @@ def test_endpoint_values_follow_each_releases_key_spelling() -> None:
 
 
 def test_moved_uri_keeps_login_and_options() -> None:
-    assert _moved_uri("mongodb://u:p@old-a:27017,old-b:27017/db?replicaSet=rs0", "new", 27018) == (
-        "mongodb://u:p@new:27018/db?replicaSet=rs0"
-    )
+    old = MongoTarget("mongodb://u:p@old-a:27017,old-b:27017/db?replicaSet=rs0", "db")
+    moved = old.moved_to("new", 27018)
+    assert moved.uri == "mongodb://u:p@new:27018/db?replicaSet=rs0"
 
 
 def test_partial_schema_is_scenario_three_with_the_versions_named() -> None:
@@ -115,10 +115,11 @@ def test_partial_schema_is_scenario_three_with_the_versions_named() -> None:
     assert scenario is Scenario.PATCH_ROLLBACK
 
 
-def test_images_in_a_release_manifest() -> None:
+def test_images_and_workloads_of_a_release_manifest() -> None:
     manifest = """
 apiVersion: apps/v1
 kind: Deployment
+metadata: {name: jitera-automation}
 spec:
   template:
     spec:
@@ -130,7 +131,9 @@ kind: ConfigMap
 data: {a: b}
 ---
 """
-    assert _images_in_manifest(manifest) == {"busybox:1", "jitera/automation:v24.06.01"}
+    images, workloads = rendered(manifest)
+    assert images == {"busybox:1", "jitera/automation:v24.06.01"}
+    assert workloads == {"jitera-automation"}
 
 
 def test_dropped_tables_are_named_as_the_code_names_them() -> None:

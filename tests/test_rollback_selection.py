@@ -286,6 +286,13 @@ def test_forced_scenario_3_on_the_patch_hop(pytester: pytest.Pytester) -> None:
     assert ids == [f"test_apply[{PATCH}]", f"test_rollback[{PATCH}-scenario3-new-instance]"]
 
 
+def test_forced_scenario_3_shows_no_risk_the_patch_hop_does_not_have(pytester: pytest.Pytester) -> None:
+    ids = _collect(pytester, "--jitera-from=v24.05.01", "--jitera-to=v24.05.01.1", "--jitera-scenario=3",
+                   "--jitera-rollback-strategy=both")
+    assert ids == [f"test_apply[{PATCH}]", f"test_rollback[{PATCH}-scenario3-new-instance]",
+                   f"test_rollback[{PATCH}-scenario3-in-place]"]
+
+
 def test_rollback_none_collects_no_rollback_and_no_demonstration(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(
         *_collect_only(pytester), "--jitera-from=v24.05.01.1", "--jitera-to=v24.07.01",

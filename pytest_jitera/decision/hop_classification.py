@@ -150,4 +150,6 @@ def demo_applies(
     if rollback == "none" or strategy != "both" or not reference_stack:
         return False
     verdict = classified()
-    return verdict is not None and verdict.scenario is Scenario.INTEGRITY_RISK
+    # The classified scenario, not a forced one: a patch hop rehearsed as Scenario 3 has no
+    # dropped column, no backfill and no new type to show.
+    return verdict is not None and verdict.classification.scenario is Scenario.INTEGRITY_RISK

@@ -28,24 +28,20 @@ from pytest_jitera.runbook.databases import pg_login, pg_pod_tools
 from pytest_jitera.runbook.rollback import MONGODB
 
 
-def _images_in_manifest(manifest: str) -> set[str]:
+def rendered(manifest: str) -> tuple[set[str], set[str]]:
+    """The images, and the Deployments, StatefulSets and DaemonSets, that a release manifest renders."""
     images: set[str] = set()
+    workloads: set[str] = set()
     for doc in yaml.safe_load_all(manifest):
         if not isinstance(doc, dict):
             continue
+        if doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet"):
+            workloads.add(str((doc.get("metadata") or {}).get("name")))
         pod = (((doc.get("spec") or {}).get("template") or {}).get("spec")) or {}
         for container in [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]:
             if isinstance(container, dict) and container.get("image"):
                 images.add(str(container["image"]))
-    return images
-
-
-def _rendered_workloads(manifest: str) -> set[str]:
-    names: set[str] = set()
-    for doc in yaml.safe_load_all(manifest):
-        if isinstance(doc, dict) and doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet"):
-            names.add(str((doc.get("metadata") or {}).get("name")))
-    return names
+    return images, workloads
 
 
 def _workload_of(pod: dict[str, Any]) -> str | None:
@@ -70,9 +66,7 @@ def release_is_back(r: Rehearsal, version: str) -> list[str]:
         if state.app_version != version:
             problems.append(f"release {r.release} runs {state.app_version or 'nothing'} "
                             f"(revision {state.revision}), not {version}")
-        manifest = r.helm.run("get", "manifest", r.release).stdout
-        rendered = _images_in_manifest(manifest)
-        workloads = _rendered_workloads(manifest)
+        images, workloads = rendered(r.helm.run("get", "manifest", r.release).stdout)
         pods = r.kubectl.get_json("pods", "-l", r.selector()).get("items", [])
         for pod in pods:
             name = pod["metadata"]["name"]
@@ -84,27 +78,17 @@ def release_is_back(r: Rehearsal, version: str) -> list[str]:
                 continue
             for container in (pod.get("spec") or {}).get("containers", []):
                 image = str(container.get("image"))
-                if image not in rendered:
+                if image not in images:
                     problems.append(f"pod {name} still runs {image}, which {version} does not deploy")
         return problems
 
 
-def schema_unchanged(r: Rehearsal, backups: Backups) -> list[str]:
-    """Scenario 1: each PostgreSQL schema equals its pre-upgrade snapshot (a patch migrates nothing)."""
-    with r.step("compare the schema with the pre-upgrade snapshot"):
-        problems: list[str] = []
-        for store, snap in backups.postgres.items():
-            schema, _ = pg_pod_tools(r, store).capture(pg_login(r, store))
-            found = check_schema_restored(snap.schema, schema)
-            problems += [f"{store} ({r.instance(store)}): {f.message}" for f in found]
-        return problems
-
-
 def data_equals_snapshot(r: Rehearsal, backups: Backups, *, content: bool = True) -> list[str]:
-    """Scenario 3: schema, row counts and checksums equal the snapshots; no leftover objects.
+    """Schema, row counts and checksums equal the snapshots; no leftover objects.
 
     ``content`` compares rows and documents too, which holds only until the application
-    writes again: check it right after the restore, and the schema alone once pods run.
+    writes again: check it right after a Scenario 3 restore, and the schema alone once pods
+    run (and after a Scenario 1 rollback, where a patch migrated nothing).
     """
     what = "every datastore" if content else "the schema"
     with r.step(f"compare {what} with the pre-upgrade snapshot"):

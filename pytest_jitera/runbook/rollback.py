@@ -24,7 +24,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from pytest_jitera.charts.chart import Chart
 from pytest_jitera.cluster.instances import create_instance, keep_when_unrendered
@@ -140,7 +139,7 @@ def restore_to_new_instances(r: Rehearsal, backups: Backups, number: int) -> lis
                 with r.access.port_forward(f"svc/{new}", port) as local:
                     restore_mongo(backups.mongodb.path, target.through_port(local),
                                   tools=LocalMongoTools(r.runner), drop=True)
-                endpoint = Endpoint(component, new, port, _moved_uri(target.uri, new, port))
+                endpoint = Endpoint(component, new, port, target.moved_to(new, port).uri)
             else:
                 snap = backups.postgres[component]
                 login = pg_login(r, component)
@@ -161,14 +160,6 @@ def _service_port(r: Rehearsal, service: str) -> int:
         raise JiteraError(f"service {service} exposes no port", hint=f"kubectl -n {r.access.namespace} "
                           f"get service {service} -o yaml")
     return int(ports[0]["port"])
-
-
-def _moved_uri(uri: str, host: str, port: int) -> str:
-    """``uri`` with its hosts replaced by ``host:port``, login and options kept."""
-    parts = urlsplit(uri)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = (userinfo + "@" if userinfo else "") + f"{host}:{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def switch_endpoints_and_roll_back(r: Rehearsal, previous_chart: Chart | Path) -> HelmOutcome:
@@ -205,27 +196,23 @@ def drop_and_restore_in_place(r: Rehearsal, backups: Backups) -> list[StoreResto
     cannot promise (Risk C). ``DROP DATABASE`` is refused while a client is connected; that
     refusal is raised as a :class:`DatastoreError` whose message says so.
     """
+    return _restore_in_place(r, backups, drop=True)
+
+
+def clean_restore_in_place(r: Rehearsal, backups: Backups) -> list[StoreRestore]:
+    """Risk C, on purpose: ``pg_restore --clean`` over the live databases, nothing dropped first."""
+    return _restore_in_place(r, backups, drop=False)
+
+
+def _restore_in_place(r: Rehearsal, backups: Backups, *, drop: bool) -> list[StoreRestore]:
     done: list[StoreRestore] = []
     with r.step(SNAPSHOT_RESTORE):
         for component, snap in backups.postgres.items():
             login = pg_login(r, component)
             tools = pg_pod_tools(r, component)
-            server = login.with_db("postgres")
-            tools.execute(server, f'DROP DATABASE IF EXISTS "{login.dbname}"')
-            result = restore_postgres(snap.path, login, tools=tools)
-            done.append(_restored(component, r.instance(component), result))
-        if backups.mongodb is not None:
-            done.append(_restore_mongo_in_place(r, backups))
-    return done
-
-
-def clean_restore_in_place(r: Rehearsal, backups: Backups) -> list[StoreRestore]:
-    """Risk C, on purpose: ``pg_restore --clean`` over the live databases, nothing dropped first."""
-    done: list[StoreRestore] = []
-    with r.step(SNAPSHOT_RESTORE):
-        for component, snap in backups.postgres.items():
-            login = pg_login(r, component)
-            result = restore_postgres(snap.path, login, in_place=True, tools=pg_pod_tools(r, component))
+            if drop:  # no WITH (FORCE): a connected client must make it fail, as for an operator
+                tools.execute(login.with_db("postgres"), f'DROP DATABASE IF EXISTS "{login.dbname}"')
+            result = restore_postgres(snap.path, login, in_place=not drop, tools=tools)
             done.append(_restored(component, r.instance(component), result))
         if backups.mongodb is not None:
             done.append(_restore_mongo_in_place(r, backups))

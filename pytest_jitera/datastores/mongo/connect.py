@@ -55,19 +55,24 @@ class MongoTarget:
         ``directConnection=true`` stops the driver from following the replica set's member
         names, which resolve only inside the cluster.
         """
-        parts = urlsplit(self.uri)
-        if parts.scheme != "mongodb":
-            raise DatastoreError(
-                f"cannot reach {self.describe()} through a port-forward: not a mongodb:// URI",
-                hint="a mongodb+srv:// URI names an external service; reach it directly",
-            )
-        userinfo = parts.netloc.rpartition("@")[0]
-        netloc = (userinfo + "@" if userinfo else "") + f"127.0.0.1:{port}"
+        parts = urlsplit(self.moved_to("127.0.0.1", port).uri)
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "directConnection"]
         query.append(("directConnection", "true"))
         return MongoTarget(
-            urlunsplit(("mongodb", netloc, parts.path or "/", urlencode(query), "")), self.database
+            urlunsplit(("mongodb", parts.netloc, parts.path, urlencode(query), "")), self.database
         )
+
+    def moved_to(self, host: str, port: int) -> MongoTarget:
+        """The same login and options on another server: every host replaced by ``host:port``."""
+        parts = urlsplit(self.uri)
+        if parts.scheme != "mongodb":
+            raise DatastoreError(
+                f"cannot reach {self.describe()} on another host or port: not a mongodb:// URI",
+                hint="a mongodb+srv:// URI names an external service; reach it directly",
+            )
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = (userinfo + "@" if userinfo else "") + f"{host}:{port}"
+        return MongoTarget(urlunsplit(("mongodb", netloc, parts.path or "/", parts.query, "")), self.database)
 
 
 @contextmanager
