@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_jitera.bootstrap.download import sha256_file
+from pytest_jitera.bootstrap.pins import PINS, RECIPE
 from pytest_jitera.cli import main
 from pytest_jitera.commands.doctor import Doctor, cgroup_version
 from pytest_jitera.runner import Runner
@@ -335,7 +336,7 @@ def test_cache_state_names_official_and_air_gapped_binaries(tmp_path: Path) -> N
     stamps.mkdir()
     (stamps / "official-kind.stamp").write_text(f"kind v0.33.0 linux-amd64 sha256={sha256_file(kind)}\n")
     (stamps / "helm.stamp").write_text("helm v4.3.2 j1\n")
-    (stamps / "etcd.stamp").write_text("etcd v3.6.5 j1\n")
+    (stamps / "etcd.stamp").write_text(f"etcd {PINS.etcd} {RECIPE}\n")
     doctor = Doctor(runner=Runner(), cache=cache)
     doctor.check_cache()
     details = {f.name: f.detail for f in doctor.findings}

@@ -99,6 +99,34 @@ def test_enter_creates_waits_and_exit_deletes(tmp_path: Path) -> None:
     assert not (tmp_path / "registry" / "jitera-abc123-gw0.json").exists()
 
 
+def test_cgroup_v1_docker_host_creates_with_the_kubelet_allowance(tmp_path: Path) -> None:
+    def cgroup_v1(argv: list[str]) -> tuple[int, str] | None:
+        return (0, "1\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)
+
+    given = tmp_path / "cluster.yaml"
+    given.write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n")
+    runner = FakeRunner(cgroup_v1)
+    with make(tmp_path, runner, config=given):
+        create = runner.commands("kind", "create", "cluster")[0]
+        used = Path(create[create.index("--config") + 1])
+        assert used.parent == tmp_path / "work"
+        assert used != given
+        assert "failCgroupV1: false" in used.read_text()
+    assert "failCgroupV1" not in given.read_text()
+
+
+def test_cgroup_v2_docker_host_creates_with_the_given_configuration(tmp_path: Path) -> None:
+    def cgroup_v2(argv: list[str]) -> tuple[int, str] | None:
+        return (0, "2\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)
+
+    runner = FakeRunner(cgroup_v2)
+    with make(tmp_path, runner, config=tmp_path / "cluster.yaml"):
+        create = runner.commands("kind", "create", "cluster")[0]
+        assert create[create.index("--config") + 1] == str(tmp_path / "cluster.yaml")
+    with make(tmp_path, FakeRunner(cgroup_v2)) as cluster:
+        assert cluster.effective_config() is None
+
+
 def test_failed_create_exports_logs_then_deletes(tmp_path: Path) -> None:
     runner = FakeRunner(fail_on("create", "cluster"))
     with pytest.raises(ClusterError, match="could not create"):
@@ -246,7 +274,8 @@ def test_node_templates_render_completely() -> None:
 
     values = {"NETD_IMAGE": IMAGES.netd, "LOCAL_PATH_IMAGE": IMAGES.local_path,
               "LOCAL_PATH_HELPER_IMAGE": IMAGES.local_path_helper,
-              "KUBERNETES_VERSION": "v1.34.4", "STAGING_VERSION": "v0.34.4"}
+              "KUBERNETES_VERSION": "v1.37.2", "GO_VERSION": "1.26.0",
+              "GODEBUG": "default=go1.26", "STAGING_REPLACES": "\tk8s.io/api => k8s.io/api v0.37.2"}
     for parts in (("node", "default-cni.yaml"), ("node", "default-storage.yaml"),
                   ("templates", "kubernetes", "go.mod.tpl")):
         text = render(data_path(*parts).read_text(), values)

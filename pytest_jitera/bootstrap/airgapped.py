@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from pytest_jitera.bootstrap.kubernetes_module import parse_upstream
 from pytest_jitera.bootstrap.pins import IMAGES, NODE_RECIPE, PINS, RECIPE, Images, Pins
 from pytest_jitera.errors import JiteraError, ToolError
 from pytest_jitera.runner import CommandRunner, RunError, Runner
@@ -421,9 +422,17 @@ class Bootstrap:
         p = self.pins
         cmds = ("kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager",
                 "kube-scheduler", "kube-proxy")
+        upstream = parse_upstream(
+            Path(self._module_file(f"k8s.io/kubernetes@{p.kubernetes}", "GoMod")).read_text()
+        )
         outdir = self.go_wrapper_build(
             "kubernetes", "kubernetes",
-            {"KUBERNETES_VERSION": p.kubernetes, "STAGING_VERSION": p.staging},
+            {
+                "KUBERNETES_VERSION": p.kubernetes,
+                "GO_VERSION": upstream.go,
+                "GODEBUG": upstream.godebug,
+                "STAGING_REPLACES": upstream.replace_block(p.staging),
+            },
             p.kubernetes,
             {c: f"k8s.io/kubernetes/cmd/{c}" for c in cmds},
             ldflags=self.kubernetes_ldflags(),
@@ -484,6 +493,14 @@ class Bootstrap:
         dirs["pause"] = self.build_pause()
         return dirs
 
+    def _module_file(self, module: str, field: str) -> str:
+        """A path ``go mod download -json`` reports for ``module`` (``Dir``, ``GoMod``, ...)."""
+        got = self.runner.run(
+            [self.go, "mod", "download", "-json", module],
+            env=self._go_env(extra={"GOFLAGS": ""}),
+        )
+        return _json_field(got.stdout, field)
+
     def build_pause(self) -> Path:
         """The pod sandbox: kubernetes' pause.c, taken from the module zip, linked statically."""
         p = self.pins
@@ -493,11 +510,8 @@ class Bootstrap:
             if self.stamped("pause", stamp_value, [outdir / "pause"]):
                 cached()
                 return outdir
-            got = self.runner.run(
-                [self.go, "mod", "download", "-json", f"k8s.io/kubernetes@{p.kubernetes}"],
-                env=self._go_env(extra={"GOFLAGS": ""}),
-            )
-            source = Path(_json_field(got.stdout, "Dir")) / "build" / "pause" / "linux" / "pause.c"
+            module = Path(self._module_file(f"k8s.io/kubernetes@{p.kubernetes}", "Dir"))
+            source = module / "build" / "pause" / "linux" / "pause.c"
             outdir.mkdir(parents=True, exist_ok=True)
             self.runner.run(
                 ["gcc", "-Os", "-Wall", "-Werror", "-static",

@@ -2,8 +2,13 @@
 
 Everything the bootstrap builds is pinned here, in one place, because the cache is keyed by
 these strings: change a pin (or :data:`RECIPE`) and the next run rebuilds exactly what depends
-on it, nothing else. The pairing follows kind v0.30 (Kubernetes 1.34, containerd 2.1, a bookworm
-base): 1.34 is the last Kubernetes whose kubelet still starts on cgroup v1 hosts by default.
+on it, nothing else. The pairing follows kind v0.33 (Kubernetes 1.37) except for the base: the
+node stays on bookworm (systemd 252), because a newer systemd refuses the cgroup v1 hosts this
+toolchain must also run on. Kubelets from 1.35 on refuse cgroup v1 unless their configuration
+says ``failCgroupV1: false``; :mod:`pytest_jitera.cluster.kind_config` adds that line to the
+cluster's configuration on such hosts only. The etcd, CoreDNS and pause versions are the ones
+kubeadm 1.37 names (``cmd/kubeadm/app/constants``), since kubeadm refers to them by tag and the
+node cannot pull a different one.
 """
 
 from __future__ import annotations
@@ -22,21 +27,23 @@ NODE_RECIPE = "n3"
 class Pins:
     """Versions of every program in the toolchain and the node image."""
 
-    kind: str = "v0.30.0"
+    kind: str = "v0.33.0"
     # Helm 4 is the default helm; Helm 3 (security fixes until 2027-02-10) is built beside it
     # (``<cache>/helm3/helm``) so the e2e lifecycle runs on both majors and a release installed
     # by Helm 3 is upgraded by Helm 4, the move every user is about to make.
     helm: str = "v4.3.2"
     helm3: str = "v3.22.0"
-    kubernetes: str = "v1.34.4"
-    kubernetes_date: str = "2026-02-10T19:32:20Z"
+    kubernetes: str = "v1.37.2"
+    kubernetes_date: str = "2026-10-27T12:01:04Z"
     containerd: str = "v2.1.5"
     runc: str = "v1.3.6"
     cni_plugins: str = "v1.7.1"
-    crictl: str = "v1.34.0"
-    etcd: str = "v3.6.5"
-    coredns: str = "v1.12.1"
+    crictl: str = "v1.37.0"
+    etcd: str = "v3.7.0"
+    coredns: str = "v1.14.6"
     pause: str = "3.10"
+    # kubeadm's own pause tag for this Kubernetes minor; preloaded so nothing tries to pull it.
+    pause_kubeadm: str = "3.10.2"
     local_path_provisioner: str = "v0.0.30"
     debian_suite: str = "bookworm"
 
@@ -47,7 +54,7 @@ class Pins:
 
     @property
     def kubernetes_minor(self) -> int:
-        """Minor version number of :attr:`kubernetes` (34 for v1.34.4)."""
+        """Minor version number of :attr:`kubernetes` (37 for v1.37.2)."""
         return int(self.kubernetes.split(".")[1])
 
 
@@ -104,7 +111,7 @@ class Images:
     @property
     def pause_kubeadm(self) -> str:
         """Kubeadm's own pause reference; preloaded too so nothing ever tries to pull it."""
-        return "registry.k8s.io/pause:3.10.1"
+        return f"registry.k8s.io/pause:{self.pins.pause_kubeadm}"
 
     @property
     def netd(self) -> str:
@@ -143,7 +150,7 @@ class OfficialPins:
     """Versions of the official release binaries ``pytest-jitera bootstrap`` downloads.
 
     Separate from :class:`Pins` because the two routes pair differently: the air-gapped route
-    builds its own Kubernetes 1.34 node, while a host with registry access lets kind pull its
+    builds its own Kubernetes node (see :class:`Pins`), while a host with registry access lets kind pull its
     default ``kindest/node`` (v1.37.0 for kind v0.33.0), so kubectl 1.37 stays within one minor
     of that API server. Only versions are pinned, never digests: the digest of each file is read
     from the ``.sha256sum`` / ``.sha256`` file published beside it, at download time, because a

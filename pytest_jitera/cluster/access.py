@@ -160,25 +160,6 @@ class ClusterAccess:
                 raise PortForwardError(redact(exc.message), hint=exc.hint) from None
             yield port
 
-    def stream_logs(
-        self, target: str, *, container: str | None = None, since_seconds: int | None = None
-    ) -> Iterator[str]:
-        """Follow the logs of ``target`` (``job/x``, a pod) line by line until it ends.
-
-        The caller stops early by closing the generator; the follower process ends with it.
-        """
-        args = ["logs", "--follow", target]
-        if container:
-            args += ["-c", container]
-        else:
-            args.append("--all-containers")
-        if since_seconds is not None:
-            args.append(f"--since={since_seconds}s")
-        with self.spawn(self.kubectl_argv(*args)) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                yield line.rstrip("\n")
-
     @contextlib.contextmanager
     def spawn(self, argv: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
         """A long-running child of this access's tools, always terminated on exit."""

@@ -31,6 +31,11 @@ from typing import Any
 import yaml
 
 from pytest_jitera.cluster.access import ClusterAccess
+from pytest_jitera.cluster.kind_config import (
+    KindConfigError,
+    parse_cgroup_version,
+    with_cgroup_v1_allowance,
+)
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.runner import CommandRunner, RunError
 from pytest_jitera.waiting import Observation, WaitTimeout, wait_for
@@ -222,8 +227,9 @@ class KindCluster:
             "--wait",
             "0s",
         ]
-        if self.config is not None:
-            argv += ["--config", str(self.config)]
+        config = self.effective_config()
+        if config is not None:
+            argv += ["--config", str(config)]
         if self.image:
             argv += ["--image", self.image]
         self._write_owner()
@@ -242,6 +248,31 @@ class KindCluster:
             ) from exc
         self.creation_seconds = time.monotonic() - started
         self.progress(f"cluster {self.name} created in {self.creation_seconds:.0f}s")
+
+    def effective_config(self) -> Path | None:
+        """The given configuration, or a copy in the workdir with the cgroup v1 allowance."""
+        got = self.runner.run(
+            [self.docker, "info", "--format", "{{.CgroupVersion}}"], check=False,
+            env=dict(self.env), timeout=60,
+        )
+        cgroup = parse_cgroup_version(got.stdout) if got.returncode == 0 else None
+        if cgroup != 1:
+            return self.config
+        try:
+            text = self.config.read_text() if self.config is not None else None
+            patched = with_cgroup_v1_allowance(text, cgroup)
+        except (OSError, KindConfigError, yaml.YAMLError) as exc:
+            raise ClusterError(
+                f"the kind configuration {self.config} cannot be used: {exc}",
+                hint="pass a kind Cluster configuration (kind: Cluster, apiVersion: "
+                "kind.x-k8s.io/v1alpha4) to --jitera-kind-config",
+            ) from exc
+        if patched is None:
+            return self.config
+        path = self.workdir / f"{self.name}.kind-config.yaml"
+        path.write_text(patched)
+        self.progress("cgroup v1 Docker host: the kubelet is configured with failCgroupV1: false")
+        return path
 
     def wait_ready(self, poll: float = 2.0) -> None:
         """Node Ready, then every pod in the system namespaces Ready."""

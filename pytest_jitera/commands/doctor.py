@@ -79,8 +79,8 @@ AIRGAPPED_TOOL_PINS: dict[str, str] = {"kind": PINS.kind, "helm": PINS.helm, "ku
 CGROUP_V1_MEANING = (
     "cgroup v1: kubelets of Kubernetes 1.35 and newer refuse to start on it unless their "
     "configuration sets failCgroupV1: false (in a kind config: a kubeadmConfigPatches entry "
-    "for the KubeletConfiguration); kind v0.33's default node is v1.37, the air-gapped node "
-    f"{PINS.kubernetes} still starts by default"
+    "for the KubeletConfiguration); the clusters pytest-jitera creates get that patch on a "
+    "cgroup v1 Docker host, a cluster you bring (--jitera-kubeconfig) needs it set by you"
 )
 
 STATUSES = ("ok", "warn", "fail", "skip", "info")

@@ -10,8 +10,9 @@ from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.datastores import LocalPgTools, MongoTarget, PgConnInfo
 from pytest_jitera.datastores.mongo.connect import mongo_client
 from pytest_jitera.datastores.postgres.connect import create_database, drop_database
-from pytest_jitera.fixtures import datastores as _datastore_fixtures
 from pytest_jitera.runner import Runner
+
+from . import _servers
 
 KUBECTL_SHIM = """#!/bin/sh
 # Stand-in for `kubectl exec -i POD -- CMD...`: logs its argv, then runs CMD here.
@@ -22,9 +23,23 @@ exec "$@"
 """
 
 
-# Until the plugin exposes them, take the session fixtures from the pytest layer directly.
-jitera_test_postgres = _datastore_fixtures.jitera_test_postgres
-jitera_test_mongo_uri = _datastore_fixtures.jitera_test_mongo_uri
+@pytest.fixture(scope="session")
+def jitera_test_postgres(request: pytest.FixtureRequest) -> Iterator[PgConnInfo]:
+    """The plugin's server fixture, container first: a PostgreSQL 15 container per session.
+
+    Replaces the plugin's environment-only fixture of the same name for this folder, so the
+    plugin stays free of the container library (a dev dependency). Falls back to
+    ``JITERA_TEST_POSTGRES_DSN`` without Docker; ``JITERA_TEST_SERVERS`` forces a route.
+    """
+    with _servers.postgres(request.config) as login:
+        yield login
+
+
+@pytest.fixture(scope="session")
+def jitera_test_mongo_uri(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Like :func:`jitera_test_postgres`, for the MongoDB-wire server (FerretDB)."""
+    with _servers.mongo_uri(request.config) as uri:
+        yield uri
 
 
 @pytest.fixture

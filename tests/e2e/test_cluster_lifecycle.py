@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jitera.bootstrap import IMAGES
+from pytest_jitera.bootstrap.pins import PINS
 from pytest_jitera.cluster.kind import (
     KindCluster,
     cluster_name,
@@ -45,7 +46,7 @@ def test_create_ready_delete_leaves_nothing(
         ready = time.monotonic() - started
         kubectl = cluster.access().kubectl
         assert kubectl.node_names() == [f"{name}-control-plane"]
-        assert kubectl.server_version().startswith("v1.34") or cfg.kind_image
+        assert kubectl.server_version().startswith(PINS.kubernetes.rsplit(".", 1)[0]) or cfg.kind_image
     print(f"cluster {name}: created and Ready in {ready:.0f}s "
           f"(kind create {cluster.creation_seconds or 0:.0f}s)")
     assert node_containers(runner, docker, name) == []

@@ -2,7 +2,7 @@
 // modules at local folders, so `go install` refuses it; here they come from the proxy instead.
 module jitera.local/etcd-build
 
-go 1.24
+go 1.26
 
 require go.etcd.io/etcd/server/v3 {{ETCD_VERSION}}
 
