@@ -122,6 +122,13 @@ SETTINGS: tuple[Setting, ...] = (
         example="the path of a kubeconfig file",
     ),
     Setting(
+        "install-helm",
+        "install the source release with this helm binary (a Helm 3, say) and upgrade with the "
+        "default one: rehearses handing a release to Helm 4, with its apply method reported",
+        kind="path",
+        example="the path of a helm binary",
+    ),
+    Setting(
         "no-cluster",
         "run only the checks that need no cluster (plan, chart and values diffs): a quick "
         "pre-check, not a rehearsal",
@@ -221,6 +228,7 @@ class JiteraConfig:
     values: tuple[Path, ...] = ()
     profile: Path = REFERENCE_PROFILE
     kubeconfig: Path | None = None
+    install_helm: Path | None = None
     no_cluster: bool = False
     air_gapped: bool = False
     keep_on_failure: bool = False
@@ -489,4 +497,12 @@ def check_rehearsal(cfg: JiteraConfig) -> None:
         check_input_file(path, "values")
     if cfg.kubeconfig is not None:
         check_input_file(cfg.kubeconfig, "kubeconfig")
+    if cfg.install_helm is not None:
+        check_input_file(cfg.install_helm, "install-helm")
+        if not os.access(cfg.install_helm, os.X_OK):
+            raise OptionError(
+                f"{option('install-helm')} {cfg.install_helm} is not executable",
+                hint="point it at a helm binary, e.g. ~/.cache/pytest-jitera/helm3/helm",
+                option="install-helm",
+            )
     check_output_dir(cfg.report, "report")

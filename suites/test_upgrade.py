@@ -18,6 +18,7 @@ import pytest
 from pytest_jitera.cluster.hook_watch import unhealthy_pods
 from pytest_jitera.datastores import diff_schemas
 from pytest_jitera.fixtures.rehearsal import UpgradeRun
+from pytest_jitera.fixtures.steps import hop_label
 from pytest_jitera.release.planner import Hop
 from pytest_jitera.runbook import after_upgrade, before_upgrade, upgrade
 from pytest_jitera.runbook.availability import outages, summarize
@@ -44,7 +45,7 @@ def test_source_release_installed(jitera_upgrade: UpgradeRun) -> None:
     first = run.plan.releases[0]
     run.deploy_values_for(first)
     chart = run.chart(first)
-    done = upgrade.install_release(r, chart, timeout=HELM_TIMEOUT)
+    done = upgrade.install_release(r, chart, timeout=HELM_TIMEOUT, helm=run.install_helm)
     if not done.succeeded:
         _fail(
             "install the source release",
@@ -57,6 +58,7 @@ def test_source_release_installed(jitera_upgrade: UpgradeRun) -> None:
     upgrade.wait_for_rollout(r, _deployments(run), timeout=ROLLOUT_TIMEOUT)
     studio = after_upgrade.smoke_test_http(r, run.http, run.profile.smoke.studio, what="studio answers")
     assert studio.status == run.profile.smoke.studio.expect_status, studio.summary
+    run.record_field_managers("after install")
     _seed(run)
 
 
@@ -146,6 +148,8 @@ def test_upgrade_applied(jitera_hop: Hop, jitera_upgrade: UpgradeRun) -> None:
         hook_timeout=HOOK_TIMEOUT,
     )
     applied = state.upgrade
+    if applied.helm.succeeded:
+        run.record_field_managers(f"after upgrade {hop_label(jitera_hop)}")
     if not applied.helm.succeeded and applied.hook.complete:
         tail = "\n".join(applied.helm_output.strip().splitlines()[-10:])
         _fail(

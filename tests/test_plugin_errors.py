@@ -310,3 +310,24 @@ def test_a_choice_declaration_must_list_its_default() -> None:
         Setting("mode", "", kind="choice")
     with pytest.raises(ValueError, match="default 'c' is not one of its choices"):
         Setting("mode", "", kind="choice", default="c", choices=("a", "b"))
+
+
+def test_install_helm_that_is_not_executable_is_a_usage_error(
+    pytester: pytest.Pytester, catalog: Path
+) -> None:
+    pytester.makepyfile(test_before_upgrade=SUITE.read_text())
+    (pytester.path / "helm3").write_text("not a program\n")
+    result = pytester.runpytest(
+        "--jitera-from=v24.05.01", "--jitera-to=v24.06.01", f"--jitera-charts={catalog}",
+        "--jitera-install-helm=helm3", f"--jitera-report={pytester.path / 'r'}",
+    )
+    _assert_one_usage_error(result, "*--jitera-install-helm *helm3 is not executable*", "*hint:*helm3/helm*")
+
+
+def test_missing_install_helm_is_a_usage_error(pytester: pytest.Pytester, catalog: Path) -> None:
+    pytester.makepyfile(test_before_upgrade=SUITE.read_text())
+    result = pytester.runpytest(
+        "--jitera-from=v24.05.01", "--jitera-to=v24.06.01", f"--jitera-charts={catalog}",
+        "--jitera-install-helm=nowhere/helm", f"--jitera-report={pytester.path / 'r'}",
+    )
+    _assert_one_usage_error(result, "*--jitera-install-helm *nowhere/helm: no such file*", "*hint:*")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pytest_jitera.activity import external
 from pytest_jitera.charts.chart import Chart
+from pytest_jitera.cluster.field_managers import Managers, managers_by_object
+from pytest_jitera.cluster.helm import Helm
 from pytest_jitera.cluster.hook_watch import HookOutcome, current_job_uid, watch_hook
 from pytest_jitera.cluster.kubectl import JobState, PodHealth
 from pytest_jitera.runbook.context import Rehearsal
@@ -41,14 +43,33 @@ class HelmOutcome:
 
 
 def install_release(
-    r: Rehearsal, chart: Chart | Path, set_values: Mapping[str, str] | None = None, timeout: str = "15m"
+    r: Rehearsal,
+    chart: Chart | Path,
+    set_values: Mapping[str, str] | None = None,
+    timeout: str = "15m",
+    helm: Helm | None = None,
 ) -> HelmOutcome:
-    """``helm install`` the release from ``chart`` with the carried values; Helm waits for the hook."""
+    """``helm install`` the release from ``chart`` with the carried values; Helm waits for the hook.
+
+    ``helm`` installs with another binary than the rehearsal's (a Helm 3 whose release the
+    rehearsal's Helm 4 then upgrades).
+    """
     root = chart_root(chart)
     with r.step(f"install {r.release} {_label(chart)}"):
         r.access.ensure_namespace()
-        done = r.helm.install(r.release, root, r.values.for_chart(root), set_values, timeout=timeout)
+        done = (helm or r.helm).install(
+            r.release, root, r.values.for_chart(root), set_values, timeout=timeout
+        )
         return outcome(r, done.returncode)
+
+
+def release_field_managers(r: Rehearsal) -> Managers:
+    """The managers of the release's objects: how the last Helm wrote them, and who else did."""
+    listed = r.kubectl.get_json(
+        "deployments,statefulsets,services,secrets,configmaps",
+        "-l", f"app.kubernetes.io/instance={r.release}", "--show-managed-fields",
+    )
+    return managers_by_object(listed.get("items", []))
 
 
 def upgrade_one_hop(

@@ -88,11 +88,15 @@ def _explain(outcome: Outcome) -> str:
     return outcome.output[-6000:]
 
 
-def test_two_release_rehearsal_passes_and_keeps_secrets(kind_cluster: KindCluster, tmp_path: Path) -> None:
+def test_two_release_rehearsal_passes_and_keeps_secrets(
+    kind_cluster: KindCluster, tmp_path: Path, helm_by_major: dict[int, str]
+) -> None:
+    """Also the Helm 3 -> Helm 4 handover: Helm 3 installs the source release, Helm 4 upgrades."""
     password = "pw-" + secrets.token_hex(12)
     before = _namespaces(kind_cluster)
     outcome = _rehearse(
         kind_cluster, tmp_path / "run", "--jitera-from=v24.05.01", "--jitera-to=v24.06.01",
+        f"--jitera-install-helm={helm_by_major[3]}",
         values={"externalPostgres": {"password": password}, "externalPgvector": {"password": password}},
     )
     assert outcome.returncode == 0, _explain(outcome)
@@ -105,6 +109,13 @@ def test_two_release_rehearsal_passes_and_keeps_secrets(kind_cluster: KindCluste
     assert not [n for n, (s, _) in outcome.cases.items() if s != "passed"], outcome.cases
     summary = json.loads((outcome.report / "summary.json").read_text())
     assert summary["outcome"] == "passed"
+    handover = [n for n in summary["notes"] if n.startswith("release installed by")]
+    assert handover, summary["notes"]
+    assert "(helm 3 -> helm 4)" in handover[0], handover
+    methods = [n for n in summary["notes"] if n.startswith("apply method:")]
+    assert methods, summary["notes"]
+    assert f"after upgrade {hop}: " in methods[0], methods
+    print("\n".join([*methods, *handover]))
     assert (outcome.report / "index.html").is_file()
     leaked = [
         str(p) for p in [outcome.folder / "output.txt", outcome.folder / "junit.xml",
