@@ -115,6 +115,19 @@ def test_cgroup_v1_docker_host_creates_with_the_kubelet_allowance(tmp_path: Path
     assert "failCgroupV1" not in given.read_text()
 
 
+def test_cgroup_v1_host_refuses_a_configuration_that_is_not_a_cluster(tmp_path: Path) -> None:
+    def cgroup_v1(argv: list[str]) -> tuple[int, str] | None:
+        return (0, "1\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)
+
+    given = tmp_path / "pod.yaml"
+    given.write_text("kind: Pod\n")
+    runner = FakeRunner(cgroup_v1)
+    with pytest.raises(ClusterError, match="cannot be used") as caught:
+        make(tmp_path, runner, config=given).__enter__()
+    assert "kind-config/cluster.yaml" in (caught.value.hint or "")
+    assert not runner.commands("kind", "create", "cluster")
+
+
 def test_cgroup_v2_docker_host_creates_with_the_given_configuration(tmp_path: Path) -> None:
     def cgroup_v2(argv: list[str]) -> tuple[int, str] | None:
         return (0, "2\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)

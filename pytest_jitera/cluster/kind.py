@@ -264,8 +264,8 @@ class KindCluster:
         except (OSError, KindConfigError, yaml.YAMLError) as exc:
             raise ClusterError(
                 f"the kind configuration {self.config} cannot be used: {exc}",
-                hint="pass a kind Cluster configuration (kind: Cluster, apiVersion: "
-                "kind.x-k8s.io/v1alpha4) to --jitera-kind-config",
+                hint="make it a kind Cluster configuration (kind: Cluster, apiVersion: "
+                "kind.x-k8s.io/v1alpha4), as in kind-config/cluster.yaml",
             ) from exc
         if patched is None:
             return self.config
