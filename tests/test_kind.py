@@ -46,6 +46,13 @@ def fail_on(*words: str) -> Rule:
     return rule
 
 
+def docker_cgroup(version: int) -> Rule:
+    """Docker reports this cgroup version; the system pods are Ready."""
+    def rule(argv: list[str]) -> tuple[int, str] | None:
+        return (0, f"{version}\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)
+    return rule
+
+
 def make(tmp_path: Path, runner: FakeRunner, **kw: Any) -> KindCluster:
     return KindCluster(name="jitera-abc123-gw0", workdir=tmp_path / "work", runner=runner,
                        registry=tmp_path / "registry", logs_dir=tmp_path / "logs",
@@ -100,12 +107,9 @@ def test_enter_creates_waits_and_exit_deletes(tmp_path: Path) -> None:
 
 
 def test_cgroup_v1_docker_host_creates_with_the_kubelet_allowance(tmp_path: Path) -> None:
-    def cgroup_v1(argv: list[str]) -> tuple[int, str] | None:
-        return (0, "1\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)
-
     given = tmp_path / "cluster.yaml"
     given.write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n")
-    runner = FakeRunner(cgroup_v1)
+    runner = FakeRunner(docker_cgroup(1))
     with make(tmp_path, runner, config=given):
         create = runner.commands("kind", "create", "cluster")[0]
         used = Path(create[create.index("--config") + 1])
@@ -116,12 +120,9 @@ def test_cgroup_v1_docker_host_creates_with_the_kubelet_allowance(tmp_path: Path
 
 
 def test_cgroup_v1_host_refuses_a_configuration_that_is_not_a_cluster(tmp_path: Path) -> None:
-    def cgroup_v1(argv: list[str]) -> tuple[int, str] | None:
-        return (0, "1\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)
-
     given = tmp_path / "pod.yaml"
     given.write_text("kind: Pod\n")
-    runner = FakeRunner(cgroup_v1)
+    runner = FakeRunner(docker_cgroup(1))
     with pytest.raises(ClusterError, match="cannot be used") as caught:
         make(tmp_path, runner, config=given).__enter__()
     assert "kind-config/cluster.yaml" in (caught.value.hint or "")
@@ -129,14 +130,11 @@ def test_cgroup_v1_host_refuses_a_configuration_that_is_not_a_cluster(tmp_path: 
 
 
 def test_cgroup_v2_docker_host_creates_with_the_given_configuration(tmp_path: Path) -> None:
-    def cgroup_v2(argv: list[str]) -> tuple[int, str] | None:
-        return (0, "2\n") if argv[:2] == ["docker", "info"] else ready_pods(argv)
-
-    runner = FakeRunner(cgroup_v2)
+    runner = FakeRunner(docker_cgroup(2))
     with make(tmp_path, runner, config=tmp_path / "cluster.yaml"):
         create = runner.commands("kind", "create", "cluster")[0]
         assert create[create.index("--config") + 1] == str(tmp_path / "cluster.yaml")
-    with make(tmp_path, FakeRunner(cgroup_v2)) as cluster:
+    with make(tmp_path, FakeRunner(docker_cgroup(2))) as cluster:
         assert cluster.effective_config() is None
 
 

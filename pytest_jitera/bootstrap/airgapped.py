@@ -337,7 +337,7 @@ class Bootstrap:
         self,
         name: str,
         template: str,
-        values: Mapping[str, str],
+        values: Mapping[str, str] | Callable[[], Mapping[str, str]],
         version: str,
         targets: Mapping[str, str],
         *,
@@ -346,7 +346,8 @@ class Bootstrap:
     ) -> Path:
         """Build from a wrapper module (for modules whose go.mod ``go install`` refuses).
 
-        ``targets`` maps output binary name to package path.
+        ``targets`` maps output binary name to package path. ``values`` may be a callable when
+        computing them costs something (a module download): it is called only for a build.
         """
         outdir = self.build_dir(name, version)
         stamp_value = f"{name} {version} {RECIPE}"
@@ -356,7 +357,8 @@ class Bootstrap:
                 return outdir
             src = self.cache / "src" / f"{name}-{version}"
             src.mkdir(parents=True, exist_ok=True)
-            gomod = render(data_path("templates", template, "go.mod.tpl").read_text(), values)
+            filled = values() if callable(values) else values
+            gomod = render(data_path("templates", template, "go.mod.tpl").read_text(), filled)
             if "{{" in gomod:
                 raise BootstrapError(f"unfilled placeholder in the {template} wrapper module")
             # go itself adds indirect requirements to go.mod; keep its edits unless the
@@ -422,17 +424,21 @@ class Bootstrap:
         p = self.pins
         cmds = ("kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager",
                 "kube-scheduler", "kube-proxy")
-        upstream = parse_upstream(
-            Path(self._module_file(f"k8s.io/kubernetes@{p.kubernetes}", "GoMod")).read_text()
-        )
-        outdir = self.go_wrapper_build(
-            "kubernetes", "kubernetes",
-            {
+        def values() -> dict[str, str]:
+            # Read from the release's go.mod only when a build is due: a cached bootstrap
+            # needs no module download.
+            upstream = parse_upstream(
+                Path(self._module_file(f"k8s.io/kubernetes@{p.kubernetes}", "GoMod")).read_text()
+            )
+            return {
                 "KUBERNETES_VERSION": p.kubernetes,
                 "GO_VERSION": upstream.go,
                 "GODEBUG": upstream.godebug,
                 "STAGING_REPLACES": upstream.replace_block(p.staging),
-            },
+            }
+
+        outdir = self.go_wrapper_build(
+            "kubernetes", "kubernetes", values,
             p.kubernetes,
             {c: f"k8s.io/kubernetes/cmd/{c}" for c in cmds},
             ldflags=self.kubernetes_ldflags(),

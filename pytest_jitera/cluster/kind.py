@@ -119,7 +119,8 @@ class OwnerRecord:
         )
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host still runs (owned by another user counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -129,7 +130,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def is_leftover(record: OwnerRecord, host: str, alive: Callable[[int], bool] = _pid_alive) -> bool:
+def is_leftover(record: OwnerRecord, host: str, alive: Callable[[int], bool] = pid_alive) -> bool:
     """A cluster made on this host by a process that has ended and was not told to keep it."""
     return not record.keep and record.host == host and not alive(record.pid)
 
@@ -493,7 +494,7 @@ def reap_leftovers(
     kind: str = "kind",
     env: Mapping[str, str] | None = None,
     host: str | None = None,
-    alive: Callable[[int], bool] = _pid_alive,
+    alive: Callable[[int], bool] = pid_alive,
 ) -> list[str]:
     """Delete clusters whose creating process died without cleaning up; returns their names."""
     if not registry.is_dir():

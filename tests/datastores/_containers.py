@@ -29,6 +29,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
+from pytest_jitera.cluster.kind import pid_alive
 from pytest_jitera.datastores import MongoTarget, PgConnInfo
 from pytest_jitera.datastores.mongo.connect import mongo_client
 from pytest_jitera.datastores.postgres.connect import connected
@@ -73,16 +74,6 @@ def unavailable(image: str) -> str | None:
     return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_orphans() -> list[str]:
     """Remove test containers whose pytest process on this host has gone; return their names.
 
@@ -94,7 +85,7 @@ def remove_orphans() -> list[str]:
     try:
         for container in client.client.containers.list(all=True, filters={"label": OWNER_LABEL}):
             label_host, _, pid = str(container.labels.get(OWNER_LABEL, "")).rpartition(":")
-            if label_host == host and pid.isdigit() and not _alive(int(pid)):
+            if label_host == host and pid.isdigit() and not pid_alive(int(pid)):
                 # Another worker may be removing the same orphan right now.
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
