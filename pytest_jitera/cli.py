@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "build_reference",
     "bootstrap",
     "doctor",
+    "report",
 )
 
 # How this program spells the options that shared code names by placeholder

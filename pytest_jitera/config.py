@@ -17,6 +17,7 @@ front end, see :func:`pytest_jitera.errors.option`).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ class Setting:
 
     name: str  # e.g. "from" -> --jitera-from, ini jitera_from, env JITERA_FROM
     help: str
-    kind: str = "str"  # "str", "version", "path", "paths", "bool", "choice"
+    kind: str = "str"  # "str", "version", "starts", "path", "paths", "bool", "choice"
     default: Any = None
     # What a good value looks like, for the hint when the setting is given but blank.
     example: str = "a value"
@@ -83,9 +84,11 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "from",
-        "release currently installed, e.g. v24.05.01",
-        kind="version",
-        example="a release like v24.05.01",
+        "release currently installed, e.g. v24.05.01; a matrix: several (v24.05.01,v24.06.01) "
+        "or last:N (the newest patch of each of the N minors before --jitera-to)",
+        kind="starts",
+        default=(),
+        example="a release like v24.05.01, a list v24.05.01,v24.06.01, or last:3",
     ),
     Setting(
         "to",
@@ -127,6 +130,22 @@ SETTINGS: tuple[Setting, ...] = (
         "default one: rehearses handing a release to Helm 4, with its apply method reported",
         kind="path",
         example="the path of a helm binary",
+    ),
+    Setting(
+        "cluster",
+        "with -n N: one kind cluster per xdist worker, or one cluster all workers share (a "
+        "namespace per rehearsal); --jitera-kubeconfig is always shared",
+        kind="choice",
+        default="per-worker",
+        choices=("per-worker", "shared"),
+        example="per-worker or shared",
+    ),
+    Setting(
+        "shard",
+        "run only shard K of N of the matrix (deterministic round-robin over the start versions), "
+        "for one CI job of N; merge the report folders with: pytest-jitera report merge",
+        kind="str",
+        example="K/N, e.g. 1/2",
     ),
     Setting(
         "no-cluster",
@@ -222,13 +241,17 @@ SETTINGS: tuple[Setting, ...] = (
 class JiteraConfig:
     """The resolved settings of one run; the releases are already parsed."""
 
-    from_version: Version | None = None
+    # Start versions as given, each a release (normalized) or a last:N window; more than one
+    # item, or a window, makes the run a matrix (see pytest_jitera.release.matrix).
+    starts: tuple[str, ...] = ()
     to_version: Version | None = None
     charts: Path | None = None
     values: tuple[Path, ...] = ()
     profile: Path = REFERENCE_PROFILE
     kubeconfig: Path | None = None
     install_helm: Path | None = None
+    cluster: str = "per-worker"
+    shard: str | None = None
     no_cluster: bool = False
     air_gapped: bool = False
     keep_on_failure: bool = False
@@ -253,7 +276,7 @@ class JiteraConfig:
             if value in (None, (), False) and self.sources.get(attr) in (None, Source.DEFAULT):
                 continue
             if isinstance(value, tuple):
-                value = ", ".join(str(v) for v in value)
+                value = ("," if setting.kind == "starts" else ", ").join(str(v) for v in value)
             lines.append(f"{setting.flag}={value} ({self.sources.get(attr, Source.DEFAULT).value})")
         return lines
 
@@ -263,7 +286,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _attr(setting: Setting) -> str:
-    return {"from": "from_version", "to": "to_version"}.get(setting.name, setting.name.replace("-", "_"))
+    return {"from": "starts", "to": "to_version"}.get(setting.name, setting.name.replace("-", "_"))
 
 
 def _where(setting: Setting, source: Source) -> str:
@@ -308,6 +331,8 @@ def _convert(setting: Setting, raw: Any, base: Path, source: Source) -> Any:
         )
     if setting.kind == "version":
         return parse_version_option(str(raw), setting.name)
+    if setting.kind == "starts":
+        return parse_starts_option(str(raw), setting.name)
     if setting.kind == "path":
         path = Path(str(raw).strip()).expanduser()
         return path if path.is_absolute() else base / path
@@ -385,6 +410,25 @@ def default_charts_source() -> Path:
     from pytest_jitera.reference.embedded import default_catalog_dir
 
     return default_catalog_dir()
+
+
+_WINDOW = re.compile(r"^last:\d+$")
+
+
+def parse_starts_option(text: str, name: str) -> tuple[str, ...]:
+    """The start versions as given: releases (checked and normalized here) and ``last:N`` windows.
+
+    A window needs the catalog, so it is expanded later (:mod:`pytest_jitera.release.matrix`);
+    a malformed release is refused now, naming the option, like any other version.
+    """
+    items = [item.strip() for item in text.split(",")]
+    if any(not item for item in items):
+        raise OptionError(
+            f"{option(name)}={text!r} has an empty item",
+            hint="separate versions with single commas, e.g. v24.05.01,v24.06.01, or use last:N",
+            option=name,
+        )
+    return tuple(item if _WINDOW.match(item) else str(parse_version_option(item, name)) for item in items)
 
 
 def parse_version_option(text: str, name: str) -> Version:
@@ -484,14 +528,14 @@ def check_rehearsal(cfg: JiteraConfig) -> None:
     rehearsal is requested, because a plain ``pytest`` run never opens them (an ini file may
     name values files that exist only on the release engineer's machine).
     """
-    if (cfg.from_version is None) != (cfg.to_version is None):
-        given = "from" if cfg.from_version is not None else "to"
+    if (not cfg.starts) != (cfg.to_version is None):
+        given = "from" if cfg.starts else "to"
         raise OptionError(
             f"{option('from')} and {option('to')} go together; only {option(given)} was given",
             hint=f"pass both, e.g. {option('from')} v24.05.01 {option('to')} v24.06.01",
             option="to" if given == "from" else "from",
         )
-    if cfg.from_version is None:
+    if not cfg.starts:
         return
     for path in cfg.values:
         check_input_file(path, "values")

@@ -14,8 +14,9 @@ options unregistered) still works in this repository's clone.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, check_rehearsa
 from pytest_jitera.decision.hop_classification import demo_applies, rollback_cases
 from pytest_jitera.decision.procedures import HopClassification
 from pytest_jitera.errors import JiteraError
-from pytest_jitera.fixtures._keys import CONFIG_KEY, PLAN_KEY
+from pytest_jitera.fixtures._keys import CASES_KEY, CONFIG_KEY, MATRIX_KEY, PLAN_KEY
 from pytest_jitera.fixtures._usage import usage_error
 from pytest_jitera.fixtures.charts import (  # noqa: F401  (fixtures are found by attribute)
     jitera_catalog,
@@ -46,16 +47,40 @@ from pytest_jitera.fixtures.datastores import (  # noqa: F401
     jitera_test_postgres,
 )
 from pytest_jitera.fixtures.kind import (  # noqa: F401
+    SHARED_KUBECONFIG,
     jitera_tools,
     kind_cluster,
     kind_toolbox_image,
     refuse_missing_tools,
+    shared_cluster_kubeconfig,
+    start_shared_cluster,
+    stop_shared_cluster,
 )
 from pytest_jitera.fixtures.profile import jitera_profile, run_profile  # noqa: F401
-from pytest_jitera.fixtures.rehearsal import jitera_upgrade  # noqa: F401
-from pytest_jitera.fixtures.report import report_line, write_run_report
-from pytest_jitera.fixtures.steps import STEP_LOG, StepLog, gate, hop_label, item_hop, order_items, record
+from pytest_jitera.fixtures.rehearsal import jitera_case, jitera_upgrade  # noqa: F401
+from pytest_jitera.fixtures.report import forget_case_reports, report_line, write_run_report
+from pytest_jitera.fixtures.steps import (
+    CASE_MARKER,
+    case_mark,
+    gate,
+    hop_label,
+    item_case,
+    item_hop,
+    order_items,
+    record,
+    step_log,
+)
 from pytest_jitera.release.catalog import Catalog
+from pytest_jitera.release.matrix import (
+    MatrixCase,
+    MatrixError,
+    PlannedCase,
+    is_matrix,
+    matrix,
+    parse_shard,
+    shard,
+    union_plan,
+)
 from pytest_jitera.release.planner import UpgradePlan, plan_upgrade
 from pytest_jitera.release.versions import Version
 from pytest_jitera.yamlfile import load_yaml_mapping
@@ -128,6 +153,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "jitera_step(title): this test is the rehearsal step of that title (runbook order)"
     )
+    config.addinivalue_line("markers", f"{CASE_MARKER}(label): the matrix case a rehearsal test belongs to")
     config.addinivalue_line(
         "markers", "jitera_cluster: a rehearsal step that needs a cluster (left out by --jitera-no-cluster)"
     )
@@ -140,28 +166,98 @@ def pytest_configure(config: pytest.Config) -> None:
         jitera = _resolve(config)
         check_rehearsal(jitera)
         plan = None
-        if jitera.from_version is not None and jitera.to_version is not None:
+        cases: tuple[PlannedCase, ...] = ()
+        if jitera.starts and jitera.to_version is not None:
             run_profile(config, jitera)  # cheap, and names the product everything else is about
             catalog = run_catalog(config, jitera)
-            plan = _plan(jitera, catalog, jitera.from_version, jitera.to_version)
+            cases = _cases(jitera, catalog, jitera.to_version)
+            plan = _check_plan(jitera, union_plan([case.plan for case in cases]))
+        _keep_cases_together(config, plan is not None)
     except JiteraError as exc:
         raise usage_error(exc) from exc
     config.stash[CONFIG_KEY] = jitera
     config.stash[PLAN_KEY] = plan
-    config.stash[STEP_LOG] = StepLog()
+    config.stash[CASES_KEY] = cases
+    config.stash[MATRIX_KEY] = is_matrix(jitera.starts)
     if plan is not None:
         if not jitera.no_cluster:
             refuse_missing_tools(config)
+            start_shared_cluster(config)
         _point_rehearsal_at_suites(config)
+        step_log(config, "")  # a one-path run's wall time starts here, cluster creation included
+        if config.stash[MATRIX_KEY] and not hasattr(config, "workerinput"):
+            forget_case_reports(jitera.report, [case.label for case in cases])
 
 
-def _plan(jitera: JiteraConfig, catalog: Catalog, source: Version, target: Version) -> UpgradePlan:
-    """Plan before collection, so a refused path stops the run with its reason."""
-    plan = plan_upgrade(catalog, source, target)
+def _cases(jitera: JiteraConfig, catalog: Catalog, target: Version) -> tuple[PlannedCase, ...]:
+    """The run's rehearsals (this shard's, with ``--jitera-shard``), each planned before collection."""
+    if is_matrix(jitera.starts):
+        chosen = list(matrix(catalog, target, ",".join(jitera.starts)))
+    else:
+        chosen = [MatrixCase(Version.parse(jitera.starts[0]), target)]
+    if jitera.shard is not None:
+        index, total = parse_shard(jitera.shard)
+        everything = len(chosen)
+        chosen = shard(chosen, index, total)
+        if not chosen:
+            raise MatrixError(
+                f"--jitera-shard={jitera.shard} holds no rehearsal: the matrix has {everything}",
+                hint=f"split it into at most {everything} shard(s)",
+            )
+    return tuple(PlannedCase(case, plan_upgrade(catalog, case.start, case.target)) for case in chosen)
+
+
+def _check_plan(jitera: JiteraConfig, plan: UpgradePlan) -> UpgradePlan:
+    """Open every chart and values file now, so a bad input stops the run before any cluster work."""
     check_charts_open(release.path for release in plan.releases if release.path is not None)
     for values in jitera.values:
         load_yaml_mapping(values, what="values file")
     return plan
+
+
+# --dist modes a rehearsal accepts (the plugin's scheduler replaces them; "no" is no xdist).
+_GROUPING_DIST = ("no", "load", "loadgroup", "loadscope", "loadfile")
+
+
+def _keep_cases_together(config: pytest.Config, rehearsal: bool) -> None:
+    """Under ``-n N``, refuse a ``--dist`` mode that promises what a rehearsal cannot give.
+
+    Each case runs whole on one worker (:func:`pytest_xdist_make_scheduler`); ``each`` would
+    run every case on every worker and ``worksteal`` would move steps between workers.
+    """
+    dist = getattr(config.option, "dist", "no")
+    if not rehearsal or hasattr(config, "workerinput") or dist in _GROUPING_DIST:
+        return
+    raise MatrixError(
+        f"--dist={dist} would split a rehearsal's steps across workers",
+        hint="leave --dist out: with -n N each rehearsal runs whole on one worker",
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Hand each xdist worker the shared cluster's kubeconfig (``--jitera-cluster=shared``)."""
+    kubeconfig = shared_cluster_kubeconfig(node.config)
+    if kubeconfig is not None:
+        node.workerinput[SHARED_KUBECONFIG] = str(kubeconfig)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Delete the shared cluster last, after every worker is done (Ctrl-C included)."""
+    stop_shared_cluster(config, failed=config.stash.get(_FAILED, False))
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n N``, each rehearsal (matrix case) goes whole to one worker."""
+    if config.stash.get(PLAN_KEY, None) is None:
+        return None
+    from pytest_jitera.fixtures.scheduling import case_scheduler
+
+    return case_scheduler(config, log)
 
 
 _NEEDS_CLASSIFICATION = frozenset({"jitera_rollback", "jitera_hop_classification"})
@@ -239,14 +335,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
     plan = config.stash.get(PLAN_KEY, None)
     if plan is not None:
-        order_items(items, plan)
+        cases = config.stash[CASES_KEY]
+        order_items(items, cases)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A rehearsal step after a failed one is not run (reported with the reason)."""
     jitera = item.config.stash.get(CONFIG_KEY, None)
-    gate(item, item.config.stash[STEP_LOG], on_cluster=jitera is not None and not jitera.no_cluster)
+    on_cluster = jitera is not None and not jitera.no_cluster
+    gate(item, step_log(item.config, item_case(item)), on_cluster=on_cluster)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -255,13 +353,14 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Record each rehearsal step's outcome for the report folder."""
     report: pytest.TestReport = yield
-    record(item, report, item.config.stash[STEP_LOG])
+    record(item, report, step_log(item.config, item_case(item)))
     return report
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the report folder of a rehearsal (``summary.json``, ``index.html``)."""
+    session.config.stash[_FAILED] = session.testsfailed > 0 or exitstatus not in (0, 5)
     # A usage error met in collection ran nothing: no report that could read as a result.
     if session.config.stash.get(PLAN_KEY, None) is not None and exitstatus != pytest.ExitCode.USAGE_ERROR:
         write_run_report(session.config)
@@ -296,19 +395,51 @@ def _placeholder(metafunc: pytest.Metafunc, argname: str, test_id: str, reason: 
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One case per planned hop for ``jitera_hop``, one per (hop, procedure) for ``jitera_rollback``."""
-    if "jitera_rollback" in metafunc.fixturenames:
+    """One case per planned hop for ``jitera_hop``, one per (hop, procedure) for ``jitera_rollback``.
+
+    In a matrix run every rehearsal test is also parametrized by ``jitera_case``, and its id
+    carries both: ``[v24.05.01=>v24.08.01][v24.06.01->v24.07.01]``.
+    """
+    config = metafunc.config
+    names = metafunc.fixturenames
+    if "jitera_rollback" in names:
         _parametrize_rollback(metafunc)
-    if "jitera_hop" not in metafunc.fixturenames:
+    elif "jitera_hop" in names:
+        plan = config.stash.get(PLAN_KEY, None)
+        if plan is None:
+            _placeholder(metafunc, "jitera_hop", "no-plan", _NO_PLAN)
+            return
+        pairs = [(case, hop) for case in config.stash[CASES_KEY] for hop in case.plan.hops]
+        _parametrize_per_case(metafunc, "jitera_hop", pairs, hop_label)
+    elif "jitera_case" in names and config.stash.get(MATRIX_KEY, False):
+        cases = config.stash[CASES_KEY]
+        params = [pytest.param(case, id=case.label, marks=case_mark(case.label)) for case in cases]
+        metafunc.parametrize("jitera_case", params, scope="session")
+
+
+def _parametrize_per_case(
+    metafunc: pytest.Metafunc, argname: str, pairs: list[tuple[PlannedCase, Any]], label: Callable[[Any], str]
+) -> None:
+    """``argname`` per value; in a matrix run, together with the value's case."""
+    if not metafunc.config.stash.get(MATRIX_KEY, False):
+        values = [value for _, value in pairs]
+        metafunc.parametrize(argname, values, ids=[label(v) for v in values], scope="session")
         return
-    plan = metafunc.config.stash.get(PLAN_KEY, None)
-    if plan is None:
-        _placeholder(metafunc, "jitera_hop", "no-plan", _NO_PLAN)
+    # pytest puts the id in one pair of brackets; "][" makes the case and the value two. The
+    # marker names the case for tests that do not use the case's rehearsal (a chart check).
+    if "jitera_case" in metafunc.fixturenames:
+        params = [
+            pytest.param(case, value, id=f"{case.label}][{label(value)}", marks=case_mark(case.label))
+            for case, value in pairs
+        ]
+        metafunc.parametrize(["jitera_case", argname], params, scope="session")
         return
     metafunc.parametrize(
-        "jitera_hop",
-        list(plan.hops),
-        ids=[hop_label(h) for h in plan.hops],
+        argname,
+        [
+            pytest.param(value, id=f"{case.label}][{label(value)}", marks=case_mark(case.label))
+            for case, value in pairs
+        ],
         scope="session",
     )
 
@@ -334,5 +465,9 @@ def _parametrize_rollback(metafunc: pytest.Metafunc) -> None:
         # The failure stops the run as a usage error once collection ends.
         _placeholder(metafunc, "jitera_rollback", "unclassified", "the hops could not be classified")
         return
-    cases = rollback_cases(plan.hops, table)
-    metafunc.parametrize("jitera_rollback", cases, ids=[case.id for case in cases], scope="session")
+    pairs = [
+        (case, rollback)
+        for case in config.stash[CASES_KEY]
+        for rollback in rollback_cases(case.plan.hops, table)
+    ]
+    _parametrize_per_case(metafunc, "jitera_rollback", pairs, lambda rollback: str(rollback.id))

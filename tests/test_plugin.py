@@ -65,7 +65,7 @@ def test_ini_values_and_sources_in_header(pytester: pytest.Pytester, catalog: Pa
         from pytest_jitera.release.versions import Version
 
         def test_config(jitera_config):
-            assert jitera_config.from_version == Version.parse("v24.05.01")
+            assert jitera_config.starts == ("v24.05.01",)
             assert jitera_config.to_version == Version.parse("v24.06.01")
         """
     )

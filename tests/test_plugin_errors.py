@@ -131,7 +131,7 @@ def _settings(given: dict[str, object]) -> JiteraConfig:
 
 
 def test_resolve_tells_not_given_from_blank() -> None:
-    assert _settings({}).from_version is None
+    assert _settings({}).starts == ()
     with pytest.raises(OptionError) as info:
         _settings({"from": ""})
     assert info.value.option == "from"
@@ -140,7 +140,7 @@ def test_resolve_tells_not_given_from_blank() -> None:
 
 def test_resolve_parses_the_releases_once() -> None:
     cfg = _settings({"from": " v24.05.01 ", "to": "v24.05.01.1"})
-    assert cfg.from_version == Version(24, 5, 1)
+    assert cfg.starts == ("v24.05.01",)
     assert cfg.to_version == Version(24, 5, 1, 1)
     assert cfg.describe()[:2] == [
         "--jitera-from=v24.05.01 (command line)",

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any
 
 import yaml
+from filelock import FileLock
 
 from pytest_jitera.cluster.access import ClusterAccess
 from pytest_jitera.cluster.kind_config import (
@@ -346,9 +347,13 @@ class KindCluster:
                 return []
         except JiteraError:  # no kind binary: then it is not a kind cluster of this host
             return []
-        self.progress(f"loading {len(images)} image(s) into kind cluster {name}")
-        self.runner.run([self.kind, "load", "docker-image", *images, "--name", name],
-                        env=dict(self.env), timeout=timeout)
+        # Several processes may use one cluster (a shared cluster under xdist): one load at a time,
+        # and kind skips what the nodes already hold.
+        lock = FileLock(str(self.registry / f"{name}.load.lock")) if self.registry else nullcontext()
+        with lock:
+            self.progress(f"loading {len(images)} image(s) into kind cluster {name}")
+            self.runner.run([self.kind, "load", "docker-image", *images, "--name", name],
+                            env=dict(self.env), timeout=timeout)
         return list(images)
 
     def export_logs(self, dest: Path) -> Path | None:

@@ -61,8 +61,13 @@ class UpgradePlan:
 
     @property
     def releases(self) -> list[Release]:
-        """Every release whose chart the rehearsal opens, start and end included."""
-        return [self.hops[0].old, *(hop.new for hop in self.hops)] if self.hops else []
+        """Every release whose chart the rehearsal opens, start and end included, oldest first.
+
+        Taken from every hop's two ends, so a matrix run's union of paths (which need not be
+        one chain) lists each release once.
+        """
+        found = {r.version: r for hop in self.hops for r in (hop.old, hop.new)}
+        return [found[v] for v in sorted(found)]
 
     def to_json(self) -> dict[str, object]:
         """Plain data for ``--json`` output."""

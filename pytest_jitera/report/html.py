@@ -104,7 +104,11 @@ def render_html(report: RunReport) -> str:
         *_failures_section(report, failures, anchors),
         *_availability_section(report.hops),
     ]
-    title = f"{report.product} {_path_text(report.path)}: {report.outcome}"
+    return page(f"{report.product} {_path_text(report.path)}: {report.outcome}", body)
+
+
+def page(title: str, body: Iterable[str], *, css: str = "") -> str:
+    """A self-contained report page: one stylesheet, no script, nothing loaded from elsewhere."""
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -112,7 +116,7 @@ def render_html(report: RunReport) -> str:
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{esc(title)}</title>",
-            f"<style>{CSS}</style>",
+            f"<style>{CSS}{css}</style>",
             "</head><body>",
             *body,
             "</body></html>",
