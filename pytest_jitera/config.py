@@ -17,7 +17,6 @@ front end, see :func:`pytest_jitera.errors.option`).
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any
 
 from pytest_jitera.errors import OptionError, VersionError, option
 from pytest_jitera.profile import REFERENCE_PROFILE
+from pytest_jitera.release.matrix import MatrixError, is_window, split_starts
 from pytest_jitera.release.versions import Version
 
 
@@ -412,23 +412,17 @@ def default_charts_source() -> Path:
     return default_catalog_dir()
 
 
-_WINDOW = re.compile(r"^last:\d+$")
-
-
 def parse_starts_option(text: str, name: str) -> tuple[str, ...]:
     """The start versions as given: releases (checked and normalized here) and ``last:N`` windows.
 
     A window needs the catalog, so it is expanded later (:mod:`pytest_jitera.release.matrix`);
     a malformed release is refused now, naming the option, like any other version.
     """
-    items = [item.strip() for item in text.split(",")]
-    if any(not item for item in items):
-        raise OptionError(
-            f"{option(name)}={text!r} has an empty item",
-            hint="separate versions with single commas, e.g. v24.05.01,v24.06.01, or use last:N",
-            option=name,
-        )
-    return tuple(item if _WINDOW.match(item) else str(parse_version_option(item, name)) for item in items)
+    try:
+        items = split_starts(text)
+    except MatrixError as exc:
+        raise OptionError(exc.message_template, hint=exc.hint_template, option=name) from None
+    return tuple(item if is_window(item) else str(parse_version_option(item, name)) for item in items)
 
 
 def parse_version_option(text: str, name: str) -> Version:

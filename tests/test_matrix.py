@@ -16,6 +16,7 @@ from pytest_jitera.release.matrix import (
     parse_shard,
     select_starts,
     shard,
+    split_starts,
     union_plan,
 )
 from pytest_jitera.release.planner import plan_upgrade
@@ -31,22 +32,23 @@ def _v(*texts: str) -> tuple[Version, ...]:
 
 
 def test_last_three_takes_the_newest_patch_of_each_minor_before_the_target() -> None:
-    assert select_starts(CATALOG, TARGET, "last:3") == _v("v24.05.01.1", "v24.06.01", "v24.07.01")
-    assert select_starts(CATALOG, TARGET, "last:1") == _v("v24.07.01")
+    want = _v("v24.05.01.1", "v24.06.01", "v24.07.01")
+    assert select_starts(CATALOG, TARGET, split_starts("last:3")) == want
+    assert select_starts(CATALOG, TARGET, split_starts("last:1")) == _v("v24.07.01")
 
 
 def test_a_list_and_a_window_mix_and_deduplicate() -> None:
-    got = select_starts(CATALOG, TARGET, "v24.05.01, last:2,v24.07.01")
+    got = select_starts(CATALOG, TARGET, split_starts("v24.05.01, last:2,v24.07.01"))
     assert got == _v("v24.05.01", "v24.06.01", "v24.07.01")
 
 
 def test_more_minors_than_exist_is_refused_with_the_count() -> None:
     too_many = r"last:4 asks for 4 minors before v24.08.01, but the catalog has 3"
     with pytest.raises(MatrixError, match=too_many) as caught:
-        select_starts(CATALOG, TARGET, "last:4")
+        select_starts(CATALOG, TARGET, split_starts("last:4"))
     assert caught.value.hint == "use last:3 or fewer"
     with pytest.raises(MatrixError, match="selects nothing"):
-        select_starts(CATALOG, TARGET, "last:0")
+        select_starts(CATALOG, TARGET, split_starts("last:0"))
 
 
 @pytest.mark.parametrize(
@@ -61,16 +63,16 @@ def test_more_minors_than_exist_is_refused_with_the_count() -> None:
 )
 def test_bad_start_versions_are_refused(spec: str, message: str) -> None:
     with pytest.raises(MatrixError, match=message):
-        select_starts(CATALOG, TARGET, spec)
+        select_starts(CATALOG, TARGET, split_starts(spec))
 
 
 def test_cases_carry_both_ends() -> None:
-    cases = matrix(CATALOG, TARGET, "last:2")
+    cases = matrix(CATALOG, TARGET, ["last:2"])
     assert [c.label for c in cases] == ["v24.06.01=>v24.08.01", "v24.07.01=>v24.08.01"]
 
 
 def test_shards_are_disjoint_complete_and_spread_the_longest_paths() -> None:
-    cases = matrix(CATALOG, TARGET, "v24.05.01,last:3")
+    cases = matrix(CATALOG, TARGET, split_starts("v24.05.01,last:3"))
     parts = [shard(cases, k, 3) for k in (1, 2, 3)]
     assert sorted(c for part in parts for c in part) == sorted(cases)
     assert all(len(part) >= 1 for part in parts)

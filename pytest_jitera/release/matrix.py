@@ -43,16 +43,26 @@ class MatrixCase:
         return f"{self.start}=>{self.target}"
 
 
-def select_starts(catalog: Catalog, target: Version, spec: str) -> tuple[Version, ...]:
-    """The start versions ``spec`` names (``v24.05.01,v24.06.01``, ``last:3``, or a mix)."""
-    items = [item.strip() for item in spec.split(",")]
-    if not spec.strip() or any(not item for item in items):
+def split_starts(text: str) -> list[str]:
+    """The items of a ``--jitera-from`` list, stripped; an empty item is refused here only."""
+    items = [item.strip() for item in text.split(",")]
+    if any(not item for item in items):
         raise MatrixError(
-            f"{option('from')}={spec!r} has an empty item",
+            f"{option('from')}={text!r} has an empty item",
             hint="separate versions with single commas, e.g. v24.05.01,v24.06.01, or use last:N",
         )
+    return items
+
+
+def is_window(item: str) -> bool:
+    """Whether one start item is a ``last:N`` window, which only the catalog can expand."""
+    return _WINDOW.match(item) is not None
+
+
+def select_starts(catalog: Catalog, target: Version, starts: Sequence[str]) -> tuple[Version, ...]:
+    """The start versions the items name (releases, ``last:N`` windows, or a mix), deduplicated."""
     chosen: set[Version] = set()
-    for item in items:
+    for item in starts:
         window = _WINDOW.match(item)
         if window:
             chosen.update(_window(catalog, target, int(window.group(1))))
@@ -97,9 +107,9 @@ def _one(catalog: Catalog, target: Version, text: str) -> Version:
     return version
 
 
-def matrix(catalog: Catalog, target: Version, spec: str) -> tuple[MatrixCase, ...]:
+def matrix(catalog: Catalog, target: Version, starts: Sequence[str]) -> tuple[MatrixCase, ...]:
     """Every rehearsal of the run, oldest start first."""
-    return tuple(MatrixCase(start, target) for start in select_starts(catalog, target, spec))
+    return tuple(MatrixCase(start, target) for start in select_starts(catalog, target, starts))
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -134,7 +144,7 @@ def is_matrix(starts: Sequence[str]) -> bool:
     A single release keeps today's ids and report layout; a window is a matrix even when it
     selects one minor, so ``last:N`` runs read the same whatever N is.
     """
-    return len(starts) > 1 or any(_WINDOW.match(item) for item in starts)
+    return len(starts) > 1 or any(is_window(item) for item in starts)
 
 
 @dataclass(frozen=True)
