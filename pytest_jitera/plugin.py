@@ -25,7 +25,7 @@ from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, check_rehearsa
 from pytest_jitera.decision.hop_classification import demo_applies, rollback_cases
 from pytest_jitera.decision.procedures import HopClassification
 from pytest_jitera.errors import JiteraError
-from pytest_jitera.fixtures._keys import CASES_KEY, CONFIG_KEY, MATRIX_KEY, PLAN_KEY
+from pytest_jitera.fixtures._keys import CASES_KEY, CONFIG_KEY, PLAN_KEY, is_matrix_run
 from pytest_jitera.fixtures._usage import usage_error
 from pytest_jitera.fixtures.charts import (  # noqa: F401  (fixtures are found by attribute)
     jitera_catalog,
@@ -178,21 +178,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CONFIG_KEY] = jitera
     config.stash[PLAN_KEY] = plan
     config.stash[CASES_KEY] = cases
-    config.stash[MATRIX_KEY] = is_matrix(jitera.starts)
     if plan is not None:
         if not jitera.no_cluster:
             refuse_missing_tools(config)
             start_shared_cluster(config)
         _point_rehearsal_at_suites(config)
         step_log(config, "")  # a one-path run's wall time starts here, cluster creation included
-        if config.stash[MATRIX_KEY] and not hasattr(config, "workerinput"):
+        if is_matrix_run(config) and not hasattr(config, "workerinput"):
             forget_case_reports(jitera.report, [case.label for case in cases])
 
 
 def _cases(jitera: JiteraConfig, catalog: Catalog, target: Version) -> tuple[PlannedCase, ...]:
     """The run's rehearsals (this shard's, with ``--jitera-shard``), each planned before collection."""
     if is_matrix(jitera.starts):
-        chosen = list(matrix(catalog, target, ",".join(jitera.starts)))
+        chosen = list(matrix(catalog, target, jitera.starts))
     else:
         chosen = [MatrixCase(Version.parse(jitera.starts[0]), target)]
     if jitera.shard is not None:
@@ -411,7 +410,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             return
         pairs = [(case, hop) for case in config.stash[CASES_KEY] for hop in case.plan.hops]
         _parametrize_per_case(metafunc, "jitera_hop", pairs, hop_label)
-    elif "jitera_case" in names and config.stash.get(MATRIX_KEY, False):
+    elif "jitera_case" in names and is_matrix_run(config):
         cases = config.stash[CASES_KEY]
         params = [pytest.param(case, id=case.label, marks=case_mark(case.label)) for case in cases]
         metafunc.parametrize("jitera_case", params, scope="session")
@@ -421,7 +420,7 @@ def _parametrize_per_case(
     metafunc: pytest.Metafunc, argname: str, pairs: list[tuple[PlannedCase, Any]], label: Callable[[Any], str]
 ) -> None:
     """``argname`` per value; in a matrix run, together with the value's case."""
-    if not metafunc.config.stash.get(MATRIX_KEY, False):
+    if not is_matrix_run(metafunc.config):
         values = [value for _, value in pairs]
         metafunc.parametrize(argname, values, ids=[label(v) for v in values], scope="session")
         return

@@ -352,3 +352,13 @@ def test_fresh_context_holds_exactly_the_given_files(tmp_path: Path) -> None:
     files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
     assert files == ["Dockerfile", "bin/kubelet", "etc/a.txt"]
     assert (context / "Dockerfile").read_text().startswith(("#", "ARG", "FROM"))
+
+
+def test_images_are_loaded_once_per_cluster(tmp_path: Path) -> None:
+    runner = FakeRunner(ready_pods)
+    with make(tmp_path, runner, config=tmp_path / "cluster.yaml") as cluster:
+        assert cluster.ensure_images(["app:v1", "mail:1"]) == ["app:v1", "mail:1"]
+        assert cluster.ensure_images(["mail:1", "app:v2"]) == ["app:v2"]
+        assert cluster.ensure_images(["app:v1"]) == []
+        loads = runner.commands("kind", "load", "docker-image")
+        assert [load[3:-2] for load in loads] == [["app:v1", "mail:1"], ["app:v2"]]

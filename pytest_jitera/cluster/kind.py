@@ -168,6 +168,8 @@ class KindCluster:
     network_lock: Callable[[], AbstractContextManager[object]] | None = None
     created: bool = field(default=False, init=False)
     creation_seconds: float | None = field(default=None, init=False)
+    # Images side-loaded by this process: a matrix's later cases reuse what the first one loaded.
+    loaded: set[str] = field(default_factory=set, init=False)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -355,6 +357,22 @@ class KindCluster:
             self.runner.run([self.kind, "load", "docker-image", *images, "--name", name],
                             env=dict(self.env), timeout=timeout)
         return list(images)
+
+    def ensure_images(self, images: Sequence[str], timeout: float = 1800) -> list[str]:
+        """Side-load what this process has not loaded yet, into this cluster or the user's kind one.
+
+        Loading is once per cluster, not once per rehearsal: a matrix runs several cases on one
+        cluster and each would otherwise copy the same gigabytes into the node again.
+        """
+        missing = [image for image in images if image not in self.loaded]
+        if not missing:
+            return []
+        if self.created:
+            done = self.load_images(missing, timeout=timeout)
+        else:
+            done = self.load_images_into_existing(missing, timeout=timeout)
+        self.loaded.update(missing)
+        return done
 
     def export_logs(self, dest: Path) -> Path | None:
         """``kind export logs`` into ``dest/<name>``; never raises (it runs on failure paths)."""
