@@ -17,6 +17,7 @@ front end, see :func:`pytest_jitera.errors.option`).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -148,6 +149,24 @@ SETTINGS: tuple[Setting, ...] = (
         example="K/N, e.g. 1/2",
     ),
     Setting(
+        "starting-state",
+        "use: start from the cached state after installing the first release (snapshots verified, "
+        "saved by an earlier run with the same charts, values, profile and images) instead of "
+        "installing again, and save one when there is none; refresh: install and replace it; "
+        "off: neither read nor write it",
+        kind="choice",
+        default="use",
+        choices=("use", "refresh", "off"),
+        example="use, refresh or off",
+    ),
+    Setting(
+        "reuse-cluster",
+        "use the kind cluster of this name, creating it on first use, and keep it for the next "
+        "run (each run deletes only its own namespaces; with -n N the workers share it)",
+        kind="str",
+        example="a kind cluster name, e.g. jitera-dev",
+    ),
+    Setting(
         "no-cluster",
         "run only the checks that need no cluster (plan, chart and values diffs): a quick "
         "pre-check, not a rehearsal",
@@ -252,6 +271,8 @@ class JiteraConfig:
     install_helm: Path | None = None
     cluster: str = "per-worker"
     shard: str | None = None
+    starting_state: str = "use"
+    reuse_cluster: str | None = None
     no_cluster: bool = False
     air_gapped: bool = False
     keep_on_failure: bool = False
@@ -425,6 +446,27 @@ def parse_starts_option(text: str, name: str) -> tuple[str, ...]:
     return tuple(item if is_window(item) else str(parse_version_option(item, name)) for item in items)
 
 
+_CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+
+
+def check_reuse_cluster(cfg: JiteraConfig) -> None:
+    """A kept cluster needs a name kind and Docker accept, and is ours to make, not the user's."""
+    name = cfg.reuse_cluster or ""
+    if not _CLUSTER_NAME.match(name):
+        raise OptionError(
+            f"{option('reuse-cluster')}={name!r} is not a usable kind cluster name",
+            hint="use 1 to 40 lowercase letters, digits and dashes, e.g. jitera-dev",
+            option="reuse-cluster",
+        )
+    if cfg.kubeconfig is not None:
+        raise OptionError(
+            f"{option('reuse-cluster')} and {option('kubeconfig')} both name the cluster to use",
+            hint="pass one: --jitera-kubeconfig for a cluster of yours, --jitera-reuse-cluster for "
+            "a kind cluster this plugin keeps between runs",
+            option="reuse-cluster",
+        )
+
+
 def parse_version_option(text: str, name: str) -> Version:
     """Parse the release given to option ``name``; the error says which option was wrong."""
     try:
@@ -543,4 +585,6 @@ def check_rehearsal(cfg: JiteraConfig) -> None:
                 hint="point it at a helm binary, e.g. ~/.cache/pytest-jitera/helm3/helm",
                 option="install-helm",
             )
+    if cfg.reuse_cluster is not None:
+        check_reuse_cluster(cfg)
     check_output_dir(cfg.report, "report")

@@ -362,3 +362,22 @@ def test_images_are_loaded_once_per_cluster(tmp_path: Path) -> None:
         assert cluster.ensure_images(["app:v1"]) == []
         loads = runner.commands("kind", "load", "docker-image")
         assert [load[3:-2] for load in loads] == [["app:v1", "mail:1"], ["app:v2"]]
+
+
+def test_a_reused_cluster_is_attached_when_kind_has_it(tmp_path: Path) -> None:
+    def kind_has_it(argv: list[str]) -> tuple[int, str] | None:
+        if argv[1:3] == ["get", "clusters"]:
+            return 0, "other\njitera-dev\n"
+        if argv[1:3] == ["get", "kubeconfig"]:
+            return 0, "apiVersion: v1\ncurrent-context: kind-jitera-dev\n"
+        return None
+
+    runner = FakeRunner(kind_has_it)
+    cluster = KindCluster(name="jitera-dev", workdir=tmp_path / "work", runner=runner, keep=True)
+    assert cluster.attach_if_exists()
+    assert cluster.kubeconfig == tmp_path / "work" / "jitera-dev.kubeconfig"
+    assert "kind-jitera-dev" in cluster.kubeconfig.read_text()
+    assert cluster.kubeconfig.stat().st_mode & 0o077 == 0
+    absent = KindCluster(name="jitera-new", workdir=tmp_path / "new", runner=runner, keep=True)
+    assert not absent.attach_if_exists()
+    assert absent.existing_kubeconfig is None

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 import pytest_jitera.plugin
-from pytest_jitera.config import SETTINGS, JiteraConfig, Setting, check_rehearsal, resolve
+from pytest_jitera.config import (
+    SETTINGS,
+    JiteraConfig,
+    Setting,
+    check_rehearsal,
+    check_reuse_cluster,
+    resolve,
+)
 from pytest_jitera.errors import OptionError, VersionError
 from pytest_jitera.release.versions import Version
 
@@ -331,3 +338,29 @@ def test_missing_install_helm_is_a_usage_error(pytester: pytest.Pytester, catalo
         "--jitera-install-helm=nowhere/helm", f"--jitera-report={pytester.path / 'r'}",
     )
     _assert_one_usage_error(result, "*--jitera-install-helm *nowhere/helm: no such file*", "*hint:*")
+
+
+# 10. The starting-state cache and a kept cluster.
+
+
+def test_the_starting_state_is_used_by_default_and_can_be_refreshed_or_off() -> None:
+    assert _settings({}).starting_state == "use"
+    assert _settings({"starting-state": "Refresh"}).starting_state == "refresh"
+    with pytest.raises(OptionError, match="'sometimes' is not one of use, refresh, off"):
+        _settings({"starting-state": "sometimes"})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"reuse-cluster": "Jitera_Dev"}, "is not a usable kind cluster name"),
+        ({"reuse-cluster": "jitera-dev", "kubeconfig": "/dev/null"}, "both name the cluster to use"),
+    ],
+)
+def test_a_reused_cluster_needs_a_kind_name_and_no_kubeconfig(
+    given: dict[str, object], expected: str
+) -> None:
+    cfg = _settings({"from": "v24.05.01", "to": "v24.06.01", **given})
+    with pytest.raises(OptionError, match=expected) as info:
+        check_reuse_cluster(cfg)
+    assert info.value.hint

@@ -191,6 +191,25 @@ class KindCluster:
             progress=self.progress,
         )
 
+    def attach_if_exists(self) -> bool:
+        """Use the kind cluster of this name when it is already there (a cluster kept for reuse).
+
+        Its kubeconfig is asked of kind into this cluster's work folder, readable by the owner
+        only, and the cluster is then treated like one the user handed in: nothing is created,
+        and kind side-loads only the images its node lacks.
+        """
+        if self.name not in kind_clusters(self.runner, self.kind, self.env):
+            return False
+        got = self.runner.run([self.kind, "get", "kubeconfig", "--name", self.name],
+                              env=dict(self.env), timeout=60)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        path = self.workdir / f"{self.name}.kubeconfig"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(got.stdout)
+        self.existing_kubeconfig = path
+        return True
+
     # ----------------------------------------------------------------- lifecycle
     def __enter__(self) -> KindCluster:
         if self.existing_kubeconfig is not None:
@@ -373,6 +392,16 @@ class KindCluster:
             done = self.load_images_into_existing(missing, timeout=timeout)
         self.loaded.update(missing)
         return done
+
+    def image_ids(self, images: Sequence[str]) -> dict[str, str]:
+        """Each host image's id (what a tag points at now); an image Docker lacks is left out."""
+        ids: dict[str, str] = {}
+        for image in images:
+            got = self.runner.run([self.docker, "image", "inspect", "--format", "{{.Id}}", image],
+                                  env=dict(self.env), check=False, timeout=60)
+            if got.returncode == 0 and got.stdout.strip():
+                ids[image] = got.stdout.strip()
+        return ids
 
     def export_logs(self, dest: Path) -> Path | None:
         """``kind export logs`` into ``dest/<name>``; never raises (it runs on failure paths)."""

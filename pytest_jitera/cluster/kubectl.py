@@ -171,12 +171,12 @@ class Kubectl:
         """Delete one object; a missing object is not an error."""
         self.run("delete", resource, "--ignore-not-found", f"--wait={str(wait).lower()}", timeout=300)
 
-    def rollout_status(self, deployment: str, timeout: float = 600) -> None:
-        """Wait until a Deployment's rollout is complete (kubectl watches the object itself)."""
+    def rollout_status(self, deployment: str, timeout: float = 600, *, kind: str = "deployment") -> None:
+        """Wait until a Deployment's (or ``kind``'s) rollout is complete (kubectl watches the object)."""
         self.run(
             "rollout",
             "status",
-            f"deployment/{deployment}",
+            f"{kind}/{deployment}",
             f"--timeout={int(timeout)}s",
             timeout=timeout + 60,
         )

@@ -54,6 +54,7 @@ from pytest_jitera.datastores.snapshot import (
     Snapshot,
     SnapshotAdapter,
     Stats,
+    compare_with_snapshot,
     take_snapshot,
     verify_snapshot,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "check_migrations_match",
     "check_references",
     "check_schema_restored",
+    "compare_with_snapshot",
     "decode_secret_data",
     "diff_schemas",
     "find_restore_leftovers",

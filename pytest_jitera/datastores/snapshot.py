@@ -306,9 +306,7 @@ def verify_snapshot(
         if not keep_scratch:
             adapter.drop_scratch(scratch)
             lap("drop")
-    schema.database = snap.database
-    problems = [c.describe() for c in diff_schemas(snap.schema, schema).changes]
-    problems += diff_stats(snap.tables, stats, noun=adapter.noun, unit=adapter.unit)
+    problems = compare_with_snapshot(snap, schema, stats, noun=adapter.noun, unit=adapter.unit)
     return result(
         Status.MISMATCH if problems else Status.VERIFIED,
         problems,
@@ -318,6 +316,19 @@ def verify_snapshot(
             f"{adapter.unit}s": sum(int(s["rows"]) for s in stats.values()),
         },
     )
+
+
+def compare_with_snapshot(
+    snap: Snapshot, schema: SchemaSnapshot, stats: Stats, *, noun: str = "table", unit: str = "row"
+) -> list[str]:
+    """What differs between a database as captured now and the snapshot it should equal.
+
+    Used on a scratch restore (is the backup good?) and on a database just restored for use
+    (did the cached starting state come back whole?); an empty list means they are the same.
+    """
+    schema.database = snap.database
+    problems = [c.describe() for c in diff_schemas(snap.schema, schema).changes]
+    return problems + diff_stats(snap.tables, stats, noun=noun, unit=unit)
 
 
 def diff_stats(expected: Stats, actual: Stats, *, noun: str = "table", unit: str = "row") -> list[str]:

@@ -30,7 +30,7 @@ from pytest_jitera.datastores import (
 from pytest_jitera.errors import JiteraError
 from pytest_jitera.profile.model import WorkloadRef
 from pytest_jitera.runbook.context import Rehearsal
-from pytest_jitera.runbook.databases import pg_login, pg_pod_tools
+from pytest_jitera.runbook.databases import PG_STORE_NAMES, pg_login, pg_pod_tools
 from pytest_jitera.yamlfile import load_yaml_mapping
 
 
@@ -84,17 +84,20 @@ def unfreeze_workloads(r: Rehearsal, replicas: Mapping[str, int]) -> None:
 
 
 def back_up_databases(
-    r: Rehearsal, pg_stores: Sequence[str] = ("postgresql", "pgvector"), mongodb: bool = True
+    r: Rehearsal,
+    pg_stores: Sequence[str] = PG_STORE_NAMES,
+    mongodb: bool = True,
+    folder: Path | None = None,
 ) -> Backups:
     """Snapshot the Automation and PGVector PostgreSQL (inside their pods) and MongoDB.
 
-    Files go to ``<report>/backups``, each with the manifest that lets
+    Files go to ``folder`` (by default ``<report>/backups``), each with the manifest that lets
     :func:`verify_backups` prove it restores to what was there. MongoDB is reached from here
     through a port-forward rather than with tools inside its pod: a wire-compatible server
     (FerretDB, DocumentDB) ships no ``mongodump`` in its image, and pymongo works with all.
     """
     with r.step("back up the databases"):
-        folder = r.report_folder("backups")
+        folder = folder or r.report_folder("backups")
         postgres = {
             store: snapshot_postgres(
                 pg_login(r, store), folder / f"{store}.dump", tools=pg_pod_tools(r, store)

@@ -38,6 +38,9 @@ PG_STORES: dict[str, PgStore] = {
     "pgvector": PgStore("pgvector", "externalPgvector", "pgvector-db-password"),
 }
 
+#: Their names, in the order the steps visit them.
+PG_STORE_NAMES: tuple[str, ...] = tuple(PG_STORES)
+
 
 def pg_store(store: str) -> PgStore:
     """The store called ``store`` (``postgresql`` or ``pgvector``)."""

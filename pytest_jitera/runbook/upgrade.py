@@ -48,17 +48,21 @@ def install_release(
     set_values: Mapping[str, str] | None = None,
     timeout: str = "15m",
     helm: Helm | None = None,
+    *,
+    hooks: bool = True,
 ) -> HelmOutcome:
     """``helm install`` the release from ``chart`` with the carried values; Helm waits for the hook.
 
     ``helm`` installs with another binary than the rehearsal's (a Helm 3 whose release the
-    rehearsal's Helm 4 then upgrades).
+    rehearsal's Helm 4 then upgrades). ``hooks=False`` leaves the migration hook out, for a
+    release whose databases are about to be restored from a starting state that has run it.
     """
     root = chart_root(chart)
-    with r.step(f"install {r.release} {_label(chart)}"):
+    with r.step(f"install {r.release} {_label(chart)}{'' if hooks else ' (no hooks)'}"):
         r.access.ensure_namespace()
         done = (helm or r.helm).install(
-            r.release, root, r.values.for_chart(root), set_values, timeout=timeout
+            r.release, root, r.values.for_chart(root), set_values, timeout=timeout,
+            extra=() if hooks else ("--no-hooks",),
         )
         return outcome(r, done.returncode)
 

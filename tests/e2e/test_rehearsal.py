@@ -48,7 +48,8 @@ def _rehearse(
     argv = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v",
         f"--jitera-kubeconfig={cluster.kubeconfig}", "--jitera-air-gapped",
-        "--junitxml=junit.xml", *args,
+        # These runs are about other steps: each installs afresh, nothing read from or left in the cache.
+        "--jitera-starting-state=off", "--junitxml=junit.xml", *args,
     ]
     if values is not None:
         path = folder / "my-values.yaml"
@@ -189,6 +190,7 @@ def test_ctrl_c_during_the_upgrade_removes_the_namespace_and_children(
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s",
              f"--jitera-kubeconfig={kind_cluster.kubeconfig}", "--jitera-air-gapped",
+             "--jitera-starting-state=off",
              "--jitera-from=v24.05.01", "--jitera-to=v24.06.01"],
             cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
