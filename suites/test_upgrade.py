@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 import warnings
+from typing import NoReturn
 
 import pytest
 
@@ -36,7 +37,7 @@ HOOK_TIMEOUT = 900.0
 ROLLOUT_TIMEOUT = 600.0
 
 
-def _fail(step: str, what: str, next_action: str) -> None:
+def _fail(step: str, what: str, next_action: str) -> NoReturn:
     pytest.fail(f"{step}: {what}\nnext: {next_action}", pytrace=False)
 
 
@@ -86,7 +87,15 @@ def _install_from_cache(run: UpgradeRun, cached: starting_state.StartingState) -
     r = run.rehearsal
     first = run.plan.releases[0]
     started = time.monotonic()
-    restored = starting_state.install_from_starting_state(r, run.chart(first), cached, timeout=HELM_TIMEOUT)
+    try:
+        chart = run.chart(first)
+        restored = starting_state.install_from_starting_state(r, chart, cached, timeout=HELM_TIMEOUT)
+    except JiteraError as exc:
+        _fail(
+            "install the source release from the cached starting state",
+            exc.message,
+            exc.hint or "run with --jitera-starting-state=refresh to install afresh",
+        )
     if not restored.helm.succeeded:
         _fail(
             "install the source release from the cached starting state",
