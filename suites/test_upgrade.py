@@ -24,9 +24,9 @@ from pytest_jitera.errors import JiteraError
 from pytest_jitera.fixtures.rehearsal import UpgradeRun
 from pytest_jitera.fixtures.steps import hop_label
 from pytest_jitera.release.planner import Hop
-from pytest_jitera.runbook import after_upgrade, before_upgrade, starting_state, upgrade
+from pytest_jitera.runbook import after_upgrade, before_upgrade, migration_costs, starting_state, upgrade
 from pytest_jitera.runbook.availability import outages, summarize
-from pytest_jitera.runbook.databases import pg_login, pg_pod_tools
+from pytest_jitera.runbook.databases import AUTOMATION_STORE, pg_login, pg_pod_tools
 from pytest_jitera.runbook.pem import pem_problems
 
 pytestmark = pytest.mark.jitera_cluster
@@ -227,6 +227,7 @@ def test_migration_hook_complete(jitera_hop: Hop, jitera_upgrade: UpgradeRun) ->
     state = run.hop(jitera_hop)
     applied = state.upgrade
     assert applied is not None, "the upgrade step recorded nothing"
+    _record_migration_costs(run, jitera_hop)
     if applied.hook.complete:
         return
     r = run.rehearsal
@@ -244,6 +245,22 @@ def test_migration_hook_complete(jitera_hop: Hop, jitera_upgrade: UpgradeRun) ->
         f"do not go on; full hook log: {applied.hook.log_path}; roll back with the procedure of "
         "this hop's rollback scenario",
     )
+
+
+def _record_migration_costs(run: UpgradeRun, hop: Hop) -> None:
+    """Each migration the hook ran, its duration and its tables' rows before the hop, saved."""
+    state = run.hop(hop)
+    applied = state.upgrade
+    if applied is None:
+        return
+    before = state.backups.postgres.get(AUTOMATION_STORE) if state.backups is not None else None
+    costs = migration_costs.read_hook_log(applied.hook.log_path)
+    state.migration_costs = migration_costs.cost_table(costs, before.tables if before is not None else {})
+    folder = run.rehearsal.report_folder("hops", str(hop.new.version))
+    rows = [migration_costs.as_json(row) for row in state.migration_costs]
+    (folder / "migration-costs.json").write_text(json.dumps({"migrations": rows}, indent=2) + "\n")
+    slowest = migration_costs.describe(state.migration_costs)
+    run.rehearsal.say(f"migrations of {hop.new.version}, slowest first: {slowest}")
 
 
 @pytest.mark.jitera_step("rollout complete")

@@ -31,6 +31,7 @@ from pytest_jitera.report import (
     render_svg,
     write_report,
 )
+from pytest_jitera.report.model import MigrationRow, TouchedTable
 from pytest_jitera.report.timeline import PLOT_WIDTH, PLOT_X, ticks
 
 HOP = "v24.05.01->v24.06.01"
@@ -470,3 +471,41 @@ def test_the_input_report_is_not_changed_by_masking(tmp_path: Path) -> None:
     write_report(tmp_path, report, secrets=[PASSWORD])
     assert report == before
     assert PASSWORD in report.notes[0]
+
+
+def _migrations() -> tuple[MigrationRow, ...]:
+    return (
+        MigrationRow("20240701000002", "AddSlugToProjects", 41.5, (TouchedTable("projects", 1_000_000),)),
+        MigrationRow("20240701000099", "CreateThings", 0.01, (TouchedTable("things", None),)),
+    )
+
+
+def test_migration_costs_round_trip_and_are_tabled_slowest_first() -> None:
+    report = _report(hops=(_hop(migrations=_migrations()),))
+    assert RunReport.from_json(report.to_json()) == report
+    data = json.loads(report.to_json())
+    assert data["hops"][0]["migrations"][0] == {
+        "version": "20240701000002", "name": "AddSlugToProjects", "seconds": 41.5,
+        "tables": [{"table": "projects", "rows": 1_000_000}],
+    }
+    page = render_html(report)
+    row = _row(page, "AddSlugToProjects")
+    assert "41.50 s" in row
+    assert "projects (1,000,000)" in row
+    assert "things (new)" in _row(page, "CreateThings")
+    assert page.index("AddSlugToProjects") < page.index("CreateThings")
+
+
+def test_a_report_without_migrations_reads_and_shows_no_table() -> None:
+    data = _report().to_dict()
+    del data["hops"][0]["migrations"]
+    report = RunReport.from_json(json.dumps(data))
+    assert report.hops[0].migrations == ()
+    assert 'class="migrations"' not in render_html(report)
+
+
+def test_a_malformed_migration_row_is_refused_by_name() -> None:
+    data = _report(hops=(_hop(migrations=_migrations()),)).to_dict()
+    data["hops"][0]["migrations"][0]["tables"][0]["rows"] = "many"
+    with pytest.raises(InputError, match=r"hops\[0\]\.migrations\[0\]\.tables\[0\]"):
+        RunReport.from_json(json.dumps(data))

@@ -386,9 +386,32 @@ def _availability_section(hops: tuple[HopReport, ...]) -> list[str]:
         parts += [f"<li>{esc(line)}</li>" for line in availability_lines(hop)]
         parts.append("</ul>")
         parts.append(render_svg(hop))
+        parts += _migration_table(hop)
         if _has_rollback(hop):
             parts += _rollback_section(hop, n)
     return parts
+
+
+def _migration_table(hop: HopReport) -> list[str]:
+    """The hook's migrations, slowest first, with the rows each touched table held before.
+
+    A long hook is one migration on one large table far more often than many small ones; the
+    table says which, so the window is planned around it.
+    """
+    if not hop.migrations:
+        return []
+    head = "<tr><th>migration</th><th>took</th><th>tables touched (rows before the hop)</th></tr>"
+    rows = []
+    for row in hop.migrations:
+        touched = ", ".join(
+            esc(t.table) + (f" ({t.rows:,})" if t.rows is not None else " (new)") for t in row.tables
+        )
+        rows.append(
+            f"<tr><td><code>{esc(row.version)}</code> {esc(row.name)}</td>"
+            f'<td class="num">{row.seconds:.2f} s</td><td>{touched or "none named"}</td></tr>'
+        )
+    title = f"<h4>Migrations of {esc(hop.new)}, slowest first</h4>"
+    return [title, '<table class="migrations">', head, *rows, "</table>"]
 
 
 def _rollback_section(hop: HopReport, n: int) -> list[str]:

@@ -45,6 +45,24 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class TouchedTable:
+    """A table a migration worked on and its rows just before the hop (None: it did not exist)."""
+
+    table: str
+    rows: int | None
+
+
+@dataclass(frozen=True)
+class MigrationRow:
+    """One migration of a hop's hook: its measured duration and the tables it touched."""
+
+    version: str
+    name: str
+    seconds: float
+    tables: tuple[TouchedTable, ...] = ()
+
+
+@dataclass(frozen=True)
 class OutageRow:
     """One interval in which a probe target did not answer as it should, hop-relative seconds."""
 
@@ -171,6 +189,8 @@ class HopReport:
     scenario: str | None = None
     classification: ClassificationReport | None = None
     rollbacks: tuple[RollbackReport, ...] = ()
+    # The hook's migrations, slowest first; empty for files written before they were recorded.
+    migrations: tuple[MigrationRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -302,6 +322,27 @@ def _hop(data: Any, where: str) -> HopReport:
         rollbacks=tuple(
             _rollback(item, f"{where}.rollbacks[{i}]") for i, item in reader.indexed("rollbacks")
         ),
+        migrations=tuple(
+            _migration(item, f"{where}.migrations[{i}]") for i, item in reader.indexed("migrations")
+        ),
+    )
+
+
+def _migration(data: Any, where: str) -> MigrationRow:
+    """One migration's cost from its JSON form."""
+    reader = _Fields(data, where)
+    tables = []
+    for i, item in reader.indexed("tables"):
+        table = _Fields(item, f"{where}.tables[{i}]")
+        rows = table.raw("rows")
+        if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool)):
+            raise table.wrong("rows", "an integer or null")
+        tables.append(TouchedTable(table.get("table", str), rows))
+    return MigrationRow(
+        version=reader.get("version", str),
+        name=reader.get("name", str),
+        seconds=reader.number("seconds"),
+        tables=tuple(tables),
     )
 
 

@@ -38,6 +38,9 @@ PG_STORES: dict[str, PgStore] = {
     "pgvector": PgStore("pgvector", "externalPgvector", "pgvector-db-password"),
 }
 
+#: The store the migration hook migrates: the Automation database.
+AUTOMATION_STORE = "postgresql"
+
 #: Their names, in the order the steps visit them.
 PG_STORE_NAMES: tuple[str, ...] = tuple(PG_STORES)
 

@@ -116,6 +116,13 @@ def test_two_release_rehearsal_passes_and_keeps_secrets(
     methods = [n for n in summary["notes"] if n.startswith("apply method:")]
     assert methods, summary["notes"]
     assert f"after upgrade {hop}: " in methods[0], methods
+    # Each migration of the hop, read from the real hook log, with the tables it touched.
+    migrations = {m["version"]: m for m in summary["hops"][0]["migrations"]}
+    assert set(migrations) == {"20240601000001", "20240601000002"}, migrations
+    assert [t["table"] for t in migrations["20240601000001"]["tables"]] == ["legacy_reports"]
+    projects = migrations["20240601000002"]["tables"]
+    assert projects[0]["table"] == "projects"
+    assert isinstance(projects[0]["rows"], int), projects
     print("\n".join([*methods, *handover]))
     assert (outcome.report / "index.html").is_file()
     leaked = [
