@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "diff",
     "classify",
     "build_reference",
+    "reference_data",
     "bootstrap",
     "doctor",
     "report",

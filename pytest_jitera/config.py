@@ -29,6 +29,7 @@ from pytest_jitera.errors import OptionError, VersionError, option
 from pytest_jitera.profile import REFERENCE_PROFILE
 from pytest_jitera.release.matrix import MatrixError, is_window, split_starts
 from pytest_jitera.release.versions import Version
+from pytest_jitera.seed.dumps import SEED_OPTIONS, SeedDumps, check_dump_path
 
 
 class Source(str, Enum):
@@ -167,6 +168,35 @@ SETTINGS: tuple[Setting, ...] = (
         example="a kind cluster name, e.g. jitera-dev",
     ),
     Setting(
+        "seed-postgres",
+        "rehearse on your data: a pg_dump (custom -Fc file or directory -Fd folder) of the Automation "
+        "database at the first release, restored after installing it; its schema_migrations and "
+        "data_migrations must be that release's",
+        kind="path",
+        example="the path of a pg_dump -Fc file or -Fd folder",
+    ),
+    Setting(
+        "seed-pgvector",
+        "a pg_dump (-Fc file or -Fd folder) of the PGVector database, restored with the Automation one",
+        kind="path",
+        example="the path of a pg_dump -Fc file or -Fd folder",
+    ),
+    Setting(
+        "seed-mongo",
+        "a mongodump of the MongoDB database (an --archive file, which needs mongorestore, or an "
+        "--out folder of one database), restored with the others",
+        kind="path",
+        example="the path of a mongodump archive or folder",
+    ),
+    Setting(
+        "mask",
+        "masking file for the seeded data, one line per column: table.column: null, hash, email or "
+        "constant:VALUE (pgvector:table.column for the PGVector database); applied inside the "
+        "rehearsal's copy before the first hop, and proved",
+        kind="path",
+        example="the path of a masking YAML file",
+    ),
+    Setting(
         "no-cluster",
         "run only the checks that need no cluster (plan, chart and values diffs): a quick "
         "pre-check, not a rehearsal",
@@ -273,6 +303,10 @@ class JiteraConfig:
     shard: str | None = None
     starting_state: str = "use"
     reuse_cluster: str | None = None
+    seed_postgres: Path | None = None
+    seed_pgvector: Path | None = None
+    seed_mongo: Path | None = None
+    mask: Path | None = None
     no_cluster: bool = False
     air_gapped: bool = False
     keep_on_failure: bool = False
@@ -287,6 +321,11 @@ class JiteraConfig:
     rollback: str = "auto"
     skip_second_scale_down: bool = False
     sources: dict[str, Source] = field(default_factory=dict, compare=False)
+
+    @property
+    def seeds(self) -> SeedDumps:
+        """The operator's dumps the rehearsal starts from (none given: the install's own rows)."""
+        return SeedDumps(self.seed_postgres, self.seed_pgvector, self.seed_mongo)
 
     def describe(self) -> list[str]:
         """Lines for the pytest report header: each set value and its source."""
@@ -587,4 +626,8 @@ def check_rehearsal(cfg: JiteraConfig) -> None:
             )
     if cfg.reuse_cluster is not None:
         check_reuse_cluster(cfg)
+    for store, path in cfg.seeds.paths().items():
+        check_dump_path(path, SEED_OPTIONS[store])
+    if cfg.mask is not None:
+        check_input_file(cfg.mask, "mask")
     check_output_dir(cfg.report, "report")

@@ -59,6 +59,7 @@ from pytest_jitera.fixtures.kind import (  # noqa: F401
 from pytest_jitera.fixtures.profile import jitera_profile, run_profile  # noqa: F401
 from pytest_jitera.fixtures.rehearsal import jitera_case, jitera_upgrade  # noqa: F401
 from pytest_jitera.fixtures.report import forget_case_reports, report_line, write_run_report
+from pytest_jitera.fixtures.seed import check_seeds
 from pytest_jitera.fixtures.steps import (
     CASE_MARKER,
     case_mark,
@@ -172,6 +173,7 @@ def pytest_configure(config: pytest.Config) -> None:
             catalog = run_catalog(config, jitera)
             cases = _cases(jitera, catalog, jitera.to_version)
             plan = _check_plan(jitera, union_plan([case.plan for case in cases]))
+            check_seeds(jitera, cases, run_profile(config, jitera))
         _keep_cases_together(config, plan is not None)
     except JiteraError as exc:
         raise usage_error(exc) from exc

@@ -208,7 +208,7 @@ def _in_place(run: UpgradeRun, state: HopState, record: ProcedureRecord, *, seco
     rollback.drop_and_restore_in_place(r, backups)
     _check("restore in place", after_rollback.data_equals_snapshot(r, backups),
            "the restore did not return every store to its snapshot: compare with "
-           f"{r.report_folder('backups')}")
+           f"{r.backups_folder()}")
     before_upgrade.unfreeze_workloads(r, replicas)
     _rollout(run)
 
@@ -223,7 +223,7 @@ def _new_instance(run: UpgradeRun, state: HopState, record: ProcedureRecord) -> 
     rollback.use_instances(r, endpoints)
     _check("restore to new servers", after_rollback.data_equals_snapshot(r, _backups(state)),
            "the new servers do not hold the snapshots: compare with the dumps in "
-           f"{r.report_folder('backups')}; the chart still points at the old servers")
+           f"{r.backups_folder()}; the chart still points at the old servers")
     for endpoint in endpoints:
         run.moved[r.name(endpoint.component)] = (endpoint.instance, endpoint.port, endpoint.uri)
     run.deploy_values_for(hop.old)
@@ -271,7 +271,7 @@ def test_rollback_recovers(jitera_rollback: RollbackCase, jitera_upgrade: Upgrad
             problems = after_rollback.release_is_back(r, old)
             problems += after_rollback.data_equals_snapshot(r, backups, content=False)
             _check(step, problems, "the recovered release or schema is not the pre-upgrade one: see "
-                   f"helm history {r.release} and the dumps in {r.report_folder('backups')}")
+                   f"helm history {r.release} and the dumps in {r.backups_folder()}")
             _smoke(run, f"{step}: smoke test")
             if demo:
                 listing = risks.list_projects(r, run.http)

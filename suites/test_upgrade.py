@@ -21,10 +21,17 @@ import pytest
 from pytest_jitera.cluster.hook_watch import unhealthy_pods
 from pytest_jitera.datastores import diff_schemas
 from pytest_jitera.errors import JiteraError
-from pytest_jitera.fixtures.rehearsal import UpgradeRun
+from pytest_jitera.fixtures.rehearsal import HopState, UpgradeRun
 from pytest_jitera.fixtures.steps import hop_label
 from pytest_jitera.release.planner import Hop
-from pytest_jitera.runbook import after_upgrade, before_upgrade, migration_costs, starting_state, upgrade
+from pytest_jitera.runbook import (
+    after_upgrade,
+    before_upgrade,
+    migration_costs,
+    seeded_state,
+    starting_state,
+    upgrade,
+)
 from pytest_jitera.runbook.availability import outages, summarize
 from pytest_jitera.runbook.databases import AUTOMATION_STORE, pg_login, pg_pod_tools
 from pytest_jitera.runbook.pem import pem_problems
@@ -68,6 +75,8 @@ def test_source_release_installed(jitera_upgrade: UpgradeRun) -> None:
         )
     hook = upgrade.watch_migration_hook(r, timeout=HOOK_TIMEOUT)
     assert hook.complete, f"migration hook of {first.version} is not Complete: {hook}"
+    if run.config.seeds.given:
+        _seed_from_operator(run)
     _healthy(run)
     _seed(run)
     if run.starting is not None:
@@ -81,6 +90,22 @@ def test_source_release_installed(jitera_upgrade: UpgradeRun) -> None:
             warnings.warn(run.starting_note, stacklevel=1)
             return
         run.starting_note = f"starting state saved: {saved.describe()}; install and seeding took {took:.0f} s"
+
+
+def _seed_from_operator(run: UpgradeRun) -> None:
+    """Replace the fresh install's stores with the operator's dumps, before the first hop."""
+    try:
+        run.seeded = seeded_state.seed_from_dumps(
+            run.rehearsal, run.profile, run.config.seeds, run.rehearsal.data_dir or run.private,
+            pg_restore=run.pg_restore, masks=run.masks,
+        )
+    except JiteraError as exc:
+        _fail(
+            "seed from the operator's dumps",
+            exc.message,
+            exc.hint or "check that the dumps restore into a fresh database: pg_restore --list FILE",
+        )
+    run.starting_note = "seeded: " + "; ".join(seeded_state.describe(row) for row in run.seeded)
 
 
 def _install_from_cache(run: UpgradeRun, cached: starting_state.StartingState) -> None:
@@ -155,7 +180,7 @@ def test_backups_restore(jitera_hop: Hop, jitera_upgrade: UpgradeRun) -> None:
         _fail(
             "back up every datastore",
             f"{len(bad)} backup(s) do not restore to what was there:\n{lines}",
-            f"do not upgrade; inspect the dumps in {r.report_folder('backups')}",
+            f"do not upgrade; inspect the dumps in {r.backups_folder()}",
         )
 
 
@@ -227,7 +252,7 @@ def test_migration_hook_complete(jitera_hop: Hop, jitera_upgrade: UpgradeRun) ->
     state = run.hop(jitera_hop)
     applied = state.upgrade
     assert applied is not None, "the upgrade step recorded nothing"
-    _record_migration_costs(run, jitera_hop)
+    _record_migration_costs(run, state, applied)
     if applied.hook.complete:
         return
     r = run.rehearsal
@@ -247,17 +272,14 @@ def test_migration_hook_complete(jitera_hop: Hop, jitera_upgrade: UpgradeRun) ->
     )
 
 
-def _record_migration_costs(run: UpgradeRun, hop: Hop) -> None:
+def _record_migration_costs(run: UpgradeRun, state: HopState, applied: upgrade.WatchedUpgrade) -> None:
     """Each migration the hook ran, its duration and its tables' rows before the hop, saved."""
-    state = run.hop(hop)
-    applied = state.upgrade
-    if applied is None:
-        return
+    hop = state.hop
     before = state.backups.postgres.get(AUTOMATION_STORE) if state.backups is not None else None
     costs = migration_costs.read_hook_log(applied.hook.log_path)
     state.migration_costs = migration_costs.cost_table(costs, before.tables if before is not None else {})
     folder = run.rehearsal.report_folder("hops", str(hop.new.version))
-    rows = [migration_costs.as_json(row) for row in state.migration_costs]
+    rows = [row.to_dict() for row in state.migration_costs]
     (folder / "migration-costs.json").write_text(json.dumps({"migrations": rows}, indent=2) + "\n")
     slowest = migration_costs.describe(state.migration_costs)
     run.rehearsal.say(f"migrations of {hop.new.version}, slowest first: {slowest}")

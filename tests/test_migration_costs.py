@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pytest_jitera.runbook.migration_costs import (
-    as_json,
     cost_table,
     describe,
     parse_migration_log,
@@ -43,7 +42,7 @@ def test_table_is_slowest_first_with_rows_before_the_hop() -> None:
         {"public.projects": {"rows": 1_000_000, "checksum": "x"}, "public.legacy_reports": {"rows": 3}},
     )
     assert [r.version for r in rows] == ["20240601000002", "20240601100001", "20240601000001"]
-    assert as_json(rows[0])["tables"] == [{"table": "projects", "rows": 1_000_000}]
+    assert rows[0].to_dict()["tables"] == [{"table": "projects", "rows": 1_000_000}]
     assert describe(rows, limit=1) == (
         "20240601000002 AddArchivedAtToProjects 12.50 s on projects (1000000 rows)"
     )

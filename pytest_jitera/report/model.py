@@ -61,6 +61,33 @@ class MigrationRow:
     seconds: float
     tables: tuple[TouchedTable, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """The row as ``migration-costs.json`` and ``summary.json`` store it."""
+        data: dict[str, Any] = _lists(asdict(self))
+        return data
+
+
+@dataclass(frozen=True)
+class MaskedColumn:
+    """A column of the seeded data masked before the first hop, and how many values it changed."""
+
+    column: str
+    rule: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One store the rehearsal started from the operator's dump: only counts, size and time."""
+
+    store: str
+    dump: str
+    rows: int
+    tables: int
+    bytes: int
+    seconds: float
+    masked: tuple[MaskedColumn, ...] = ()
+
 
 @dataclass(frozen=True)
 class OutageRow:
@@ -207,6 +234,8 @@ class RunReport:
     steps: tuple[StepResult, ...] = ()
     hops: tuple[HopReport, ...] = ()
     notes: tuple[str, ...] = ()
+    # The stores replaced by the operator's dumps (--jitera-seed-*); empty when none was given.
+    seeded: tuple[SeedRow, ...] = ()
 
     @property
     def outcome(self) -> Outcome:
@@ -256,6 +285,7 @@ class RunReport:
             steps=tuple(_step(item, f"steps[{i}]") for i, item in reader.indexed("steps")),
             hops=tuple(_hop(item, f"hops[{i}]") for i, item in reader.indexed("hops")),
             notes=reader.strings("notes"),
+            seeded=tuple(_seed(item, f"seeded[{i}]") for i, item in reader.indexed("seeded")),
         )
 
     @classmethod
@@ -344,6 +374,25 @@ def _migration(data: Any, where: str) -> MigrationRow:
         seconds=reader.number("seconds"),
         tables=tuple(tables),
     )
+
+
+def _seed(data: Any, where: str) -> SeedRow:
+    """One seeded store from its JSON form."""
+    reader = _Fields(data, where)
+    return SeedRow(
+        store=reader.get("store", str),
+        dump=reader.get("dump", str),
+        rows=reader.get("rows", int),
+        tables=reader.get("tables", int),
+        bytes=reader.get("bytes", int),
+        seconds=reader.number("seconds"),
+        masked=tuple(_masked(item, f"{where}.masked[{i}]") for i, item in reader.indexed("masked")),
+    )
+
+
+def _masked(data: Any, where: str) -> MaskedColumn:
+    reader = _Fields(data, where)
+    return MaskedColumn(reader.get("column", str), reader.get("rule", str), reader.get("rows", int))
 
 
 def _classification(parent: _Fields, key: str) -> ClassificationReport | None:

@@ -97,7 +97,7 @@ def back_up_databases(
     (FerretDB, DocumentDB) ships no ``mongodump`` in its image, and pymongo works with all.
     """
     with r.step("back up the databases"):
-        folder = folder or r.report_folder("backups")
+        folder = folder or r.backups_folder()
         postgres = {
             store: snapshot_postgres(
                 pg_login(r, store), folder / f"{store}.dump", tools=pg_pod_tools(r, store)

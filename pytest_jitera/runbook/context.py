@@ -66,6 +66,9 @@ class Rehearsal:
     instances: dict[str, str] = field(default_factory=dict)
     # Every step's (name, start, end) in epoch seconds, for timelines of a procedure.
     spans: list[tuple[str, float, float]] = field(default_factory=list)
+    # Where the stores' dumps go when they must not be in the report folder (a rehearsal on
+    # the operator's data): a folder only this user reads; None keeps them in the report.
+    data_dir: Path | None = None
     _api: KubeApi | None = field(default=None, init=False, repr=False)
 
     # ----------------------------------------------------------------- clients
@@ -132,6 +135,14 @@ class Rehearsal:
     def mask(self, text: str) -> str:
         """``text`` with every registered secret and every secret-looking line masked (for files)."""
         return redact_lines(redact(text, getattr(self.runner, "secrets", ())))
+
+    def backups_folder(self) -> Path:
+        """Where the hops' dumps are written: the report's ``backups``, or the private data folder."""
+        if self.data_dir is None:
+            return self.report_folder("backups")
+        path = self.data_dir / "backups"
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
 
     def report_folder(self, *parts: str) -> Path:
         """A folder in the report folder, created if needed."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,18 @@ from pytest_jitera.report.model import MigrationRow, TouchedTable
 _DONE = re.compile(
     r"== (?P<version>\d+) (?P<name>[A-Za-z0-9_:]+): (?:migrated|reverted) \((?P<seconds>[0-9.]+)s\)"
 )
-_START = re.compile(r"== (?P<version>\d+) (?P<name>[A-Za-z0-9_:]+): (?:migrating|reverting)")
+_START = re.compile(r"== \d+ [A-Za-z0-9_:]+: (?:migrating|reverting)")
 # "-- add_column(:projects, :archived_at, :datetime, {:null=>true})" and "-- execute(\"UPDATE ...\")".
 _STATEMENT = re.compile(r"^-- (?P<method>[a-z_]+)\((?P<args>.*)$")
 _FIRST_SYMBOL = re.compile(r"^\s*:\"?(?P<table>[A-Za-z_][A-Za-z0-9_.]*)")
 _FIRST_STRING = re.compile(r"^\s*\"(?P<table>[A-Za-z_][A-Za-z0-9_.]*)\"")
 _SQL_TABLE = re.compile(
     r"\b(?:ALTER\s+TABLE(?:\s+ONLY)?|UPDATE(?:\s+ONLY)?|INSERT\s+INTO|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?"
-    r"|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|CREATE\s+TABLE(?:\s+IF\s+NOT\s+EXISTS)?|\bON(?:\s+ONLY)?)"
+    r"|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|CREATE\s+TABLE(?:\s+IF\s+NOT\s+EXISTS)?|ON(?:\s+ONLY)?)"
     r"\s+\"?(?P<table>[A-Za-z_][A-Za-z0-9_]*)\"?(?:\.\"?(?P<qualified>[A-Za-z_][A-Za-z0-9_]*)\"?)?",
     re.IGNORECASE,
 )
-_NOT_TABLES = frozenset({"if", "only", "table", "conflict", "commit"})
+_NOT_TABLES = frozenset({"if", "only", "table", "conflict"})
 # A log line as the hook watch writes it: "[pod/container] text".
 _LABEL = re.compile(r"^\[[^\]]*\] ")
 
@@ -120,8 +120,3 @@ def describe(rows: Iterable[MigrationRow], limit: int = 3) -> str:
         touched = ", ".join(t.table + (f" ({t.rows} rows)" if t.rows is not None else "") for t in row.tables)
         parts.append(f"{row.version} {row.name} {row.seconds:.2f} s" + (f" on {touched}" if touched else ""))
     return "; ".join(parts) or "no migration ran"
-
-
-def as_json(row: MigrationRow) -> dict[str, Any]:
-    """One row as ``migration-costs.json`` stores it (the shape summary.json uses too)."""
-    return {**asdict(row), "tables": [asdict(t) for t in row.tables]}

@@ -434,6 +434,15 @@ class PodPgTools:
         argv = _restore_argv("pg_restore", conn, clean=clean, no_owner=no_owner, exit_on_error=exit_on_error)
         return self._run_feeding(conn, argv, source)
 
+    def run_script(self, conn: PgConnInfo, script: Path) -> Completed:
+        """A local SQL script streamed into ``psql`` in the pod, stopping at the first error.
+
+        The way in for what ``pg_restore`` cannot stream: a directory-format dump is turned into
+        a script on this machine and fed here.
+        """
+        argv = ["psql", *conn.client_args(), "-d", conn.dbname, "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+        return self._run_feeding(conn, [*argv, "-f", "-"], script)
+
     def list_archive(self, source: Path) -> Completed:
         """``pg_restore --list`` on this machine: the file is here, and no server is needed."""
         return _list_archive(self.runner, "pg_restore", source)
