@@ -39,12 +39,16 @@ def test_every_finished_migration_with_its_duration_and_tables() -> None:
 def test_table_is_slowest_first_with_rows_before_the_hop() -> None:
     rows = cost_table(
         parse_migration_log(LOG.splitlines()),
-        {"public.projects": {"rows": 1_000_000, "checksum": "x"}, "public.legacy_reports": {"rows": 3}},
+        {
+            "public.projects": {"rows": 1_000_000, "checksum": "x", "bytes": 84_200_000},
+            "public.legacy_reports": {"rows": 3},  # a snapshot saved before sizes were recorded
+        },
     )
     assert [r.version for r in rows] == ["20240601000002", "20240601100001", "20240601000001"]
-    assert rows[0].to_dict()["tables"] == [{"table": "projects", "rows": 1_000_000}]
+    assert rows[0].to_dict()["tables"] == [{"table": "projects", "rows": 1_000_000, "bytes": 84_200_000}]
+    assert rows[-1].tables[0].bytes is None
     assert describe(rows, limit=1) == (
-        "20240601000002 AddArchivedAtToProjects 12.50 s on projects (1000000 rows)"
+        "20240601000002 AddArchivedAtToProjects 12.50 s on projects (1000000 rows, 84.2 MB)"
     )
 
 

@@ -475,7 +475,9 @@ def test_the_input_report_is_not_changed_by_masking(tmp_path: Path) -> None:
 
 def _migrations() -> tuple[MigrationRow, ...]:
     return (
-        MigrationRow("20240701000002", "AddSlugToProjects", 41.5, (TouchedTable("projects", 1_000_000),)),
+        MigrationRow(
+            "20240701000002", "AddSlugToProjects", 41.5, (TouchedTable("projects", 1_000_000, 84_200_000),)
+        ),
         MigrationRow("20240701000099", "CreateThings", 0.01, (TouchedTable("things", None),)),
     )
 
@@ -486,12 +488,12 @@ def test_migration_costs_round_trip_and_are_tabled_slowest_first() -> None:
     data = json.loads(report.to_json())
     assert data["hops"][0]["migrations"][0] == {
         "version": "20240701000002", "name": "AddSlugToProjects", "seconds": 41.5,
-        "tables": [{"table": "projects", "rows": 1_000_000}],
+        "tables": [{"table": "projects", "rows": 1_000_000, "bytes": 84_200_000}],
     }
     page = render_html(report)
     row = _row(page, "AddSlugToProjects")
     assert "41.50 s" in row
-    assert "projects (1,000,000)" in row
+    assert "projects (1,000,000, 84.2 MB)" in row
     assert "things (new)" in _row(page, "CreateThings")
     assert page.index("AddSlugToProjects") < page.index("CreateThings")
 

@@ -220,9 +220,9 @@ def test_a_seeded_store_reads_as_counts_size_and_time() -> None:
 # ----------------------------------------------------------------- under pytest, before any cluster work
 
 
-def _rehearse(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+def _rehearse(pytester: pytest.Pytester, *args: str, cluster: bool = False) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        "--jitera-from=v24.05.01", "--jitera-to=v24.07.01", "--jitera-no-cluster",
+        "--jitera-from=v24.05.01", "--jitera-to=v24.07.01", *([] if cluster else ["--jitera-no-cluster"]),
         f"--jitera-report={pytester.path / 'report'}", *args,
     )
 
@@ -287,7 +287,9 @@ def test_a_dump_of_a_later_release_is_refused_naming_the_versions_and_its_releas
 ) -> None:
     later = sorted(V24_05["migrate"] | {"20240601000001", "20240601000002"})
     dump = _dump_with_versions(jitera_postgres_database, later, pytester.path / "prod.dump")
-    result = _rehearse(pytester, f"--jitera-seed-postgres={dump}")
+    # A full rehearsal, not --jitera-no-cluster: refused while configuring, so no test (and no
+    # cluster) ever starts.
+    result = _rehearse(pytester, f"--jitera-seed-postgres={dump}", cluster=True)
     _one_usage_error(
         result,
         f"ERROR: pytest-jitera: --jitera-seed-postgres {dump} was not taken from v24.05.01: "
@@ -296,6 +298,7 @@ def test_a_dump_of_a_later_release_is_refused_naming_the_versions_and_its_releas
         "*hint: pass a dump of a database at v24.05.01*--jitera-from*",
     )
     assert not (pytester.path / "report" / "summary.json").exists()
+    assert "collected" not in result.stdout.str()
 
 
 @pytest.mark.postgres
@@ -403,3 +406,10 @@ def test_a_mask_of_a_store_without_a_seed_is_a_usage_error(pytester: pytest.Pyte
         f"*--jitera-mask {pytester.path / 'masking.yaml'} masks pgvector, which is not seeded from a dump*",
         "*hint: give --jitera-seed-pgvector too*",
     )
+
+
+def test_the_example_masking_file_reads() -> None:
+    example = Path(__file__).parents[1] / "examples" / "masking.yaml"
+    masks = load_masking(example)
+    assert {m.name for m in masks} >= {"users.email", "users.name", "invites.token"}
+    assert {m.rule for m in masks} == {"email", "hash", "constant", "null"}

@@ -32,7 +32,7 @@ from pytest_jitera.errors import DatastoreError, JiteraError
 MANIFEST_SUFFIX = ".manifest.json"
 
 Stats = dict[str, dict[str, Any]]
-"""Table or collection name -> ``{"rows": int, "checksum": str}``."""
+"""Table or collection name -> ``{"rows": int, "checksum": str}`` (PostgreSQL adds ``"bytes"``)."""
 
 
 def manifest_path(dump: Path) -> Path:

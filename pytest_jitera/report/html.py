@@ -18,7 +18,15 @@ from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from pytest_jitera.report.model import HopReport, MeasuredRow, RollbackReport, RunReport, Status, StepResult
+from pytest_jitera.report.model import (
+    HopReport,
+    MeasuredRow,
+    RollbackReport,
+    RunReport,
+    Status,
+    StepResult,
+    TouchedTable,
+)
 from pytest_jitera.report.text import (
     duration,
     esc,
@@ -392,6 +400,12 @@ def _availability_section(hops: tuple[HopReport, ...]) -> list[str]:
     return parts
 
 
+def _held(table: TouchedTable) -> str:
+    if table.rows is None:
+        return " (new)"
+    return f" ({table.rows:,}" + ("" if table.bytes is None else f", {table.bytes / 1e6:,.1f} MB") + ")"
+
+
 def _migration_table(hop: HopReport) -> list[str]:
     """The hook's migrations, slowest first, with the rows each touched table held before.
 
@@ -400,12 +414,10 @@ def _migration_table(hop: HopReport) -> list[str]:
     """
     if not hop.migrations:
         return []
-    head = "<tr><th>migration</th><th>took</th><th>tables touched (rows before the hop)</th></tr>"
+    head = "<tr><th>migration</th><th>took</th><th>tables touched (rows, size before the hop)</th></tr>"
     rows = []
     for row in hop.migrations:
-        touched = ", ".join(
-            esc(t.table) + (f" ({t.rows:,})" if t.rows is not None else " (new)") for t in row.tables
-        )
+        touched = ", ".join(esc(t.table) + _held(t) for t in row.tables)
         rows.append(
             f"<tr><td><code>{esc(row.version)}</code> {esc(row.name)}</td>"
             f'<td class="num">{row.seconds:.2f} s</td><td>{touched or "none named"}</td></tr>'

@@ -46,10 +46,11 @@ class StepResult:
 
 @dataclass(frozen=True)
 class TouchedTable:
-    """A table a migration worked on and its rows just before the hop (None: it did not exist)."""
+    """A table a migration worked on, its rows and bytes just before the hop (None: it did not exist)."""
 
     table: str
     rows: int | None
+    bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -364,10 +365,11 @@ def _migration(data: Any, where: str) -> MigrationRow:
     tables = []
     for i, item in reader.indexed("tables"):
         table = _Fields(item, f"{where}.tables[{i}]")
-        rows = table.raw("rows")
-        if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool)):
-            raise table.wrong("rows", "an integer or null")
-        tables.append(TouchedTable(table.get("table", str), rows))
+        counts = [table.raw("rows"), table.raw("bytes")]
+        for key, value in zip(("rows", "bytes"), counts, strict=True):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise table.wrong(key, "an integer or null")
+        tables.append(TouchedTable(table.get("table", str), counts[0], counts[1]))
     return MigrationRow(
         version=reader.get("version", str),
         name=reader.get("name", str),

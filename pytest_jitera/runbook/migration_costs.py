@@ -103,20 +103,33 @@ def cost_table(costs: Iterable[MigrationCost], before: Mapping[str, Mapping[str,
     ``before`` is a snapshot's per-table statistics, keyed ``schema.table``; a table the
     migration created has no entry and shows no row count.
     """
-    rows_of: dict[str, int] = {}
+    seen: dict[str, Mapping[str, Any]] = {}
     for key, stats in before.items():
-        rows_of.setdefault(key.rsplit(".", 1)[-1], int(stats.get("rows", 0)))
-    rows = [
-        MigrationRow(c.version, c.name, c.seconds, tuple(TouchedTable(t, rows_of.get(t)) for t in c.tables))
-        for c in costs
-    ]
+        seen.setdefault(key.rsplit(".", 1)[-1], stats)
+
+    def touched(table: str) -> TouchedTable:
+        stats = seen.get(table)
+        if stats is None:
+            return TouchedTable(table, None)
+        size = stats.get("bytes")
+        return TouchedTable(table, int(stats.get("rows", 0)), None if size is None else int(size))
+
+    rows = [MigrationRow(c.version, c.name, c.seconds, tuple(touched(t) for t in c.tables)) for c in costs]
     return sorted(rows, key=lambda r: (-r.seconds, r.version))
+
+
+def _held(table: TouchedTable) -> str:
+    """`` (1000000 rows, 84.2 MB)``, or nothing for a table the migration created."""
+    if table.rows is None:
+        return ""
+    size = "" if table.bytes is None else f", {table.bytes / 1e6:.1f} MB"
+    return f" ({table.rows} rows{size})"
 
 
 def describe(rows: Iterable[MigrationRow], limit: int = 3) -> str:
     """The slowest migrations in one line, for the terminal and the step log."""
     parts = []
     for row in list(rows)[:limit]:
-        touched = ", ".join(t.table + (f" ({t.rows} rows)" if t.rows is not None else "") for t in row.tables)
+        touched = ", ".join(t.table + _held(t) for t in row.tables)
         parts.append(f"{row.version} {row.name} {row.seconds:.2f} s" + (f" on {touched}" if touched else ""))
     return "; ".join(parts) or "no migration ran"

@@ -130,7 +130,10 @@ def test_a_rehearsal_seeded_with_a_million_projects_passes_and_costs_each_migrat
     slugs = {m["version"]: m for m in hops["v24.06.01->v24.07.01"]["migrations"]}
     assert set(slugs) == {"20240701000001", "20240701000002", "20240701000003", "20240701100001"}, slugs
     backfill = slugs["20240701100001"]
-    assert backfill["tables"] == [{"table": "projects", "rows": PROJECTS}], backfill
+    [projects] = backfill["tables"]
+    assert projects["table"] == "projects", backfill
+    assert projects["rows"] == PROJECTS, backfill
+    assert projects["bytes"] > PROJECTS * 50, backfill  # a million rows hold tens of MB
     for hop in hops.values():
         durations = [m["seconds"] for m in hop["migrations"]]
         assert durations == sorted(durations, reverse=True), hop["migrations"]

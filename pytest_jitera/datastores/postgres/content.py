@@ -49,10 +49,17 @@ LIST_TABLES = (
 
 
 def table_stats_sql(quoted_table: str, row_hash: str = "hashtextextended(t::text, 0)") -> str:
-    """One JSON row: count and order-independent checksum of ``quoted_table``."""
+    """One JSON row: count, order-independent checksum and bytes on disk of ``quoted_table``.
+
+    The size (indexes and TOAST included) is what a migration that rewrites the table has to
+    write again; comparisons of two captures use the count and checksum only, since a restore
+    packs the same rows into fewer pages.
+    """
+    name = "'" + quoted_table.replace("'", "''") + "'"
     return (
         "SELECT json_build_object('rows', count(*), 'checksum', "
-        f"coalesce(sum({row_hash}), 0)::text) FROM ONLY {quoted_table} t"
+        f"coalesce(sum({row_hash}), 0)::text, 'bytes', pg_total_relation_size({name}::regclass)) "
+        f"FROM ONLY {quoted_table} t"
     )
 
 
