@@ -394,6 +394,7 @@ def _availability_section(hops: tuple[HopReport, ...]) -> list[str]:
         parts += [f"<li>{esc(line)}</li>" for line in availability_lines(hop)]
         parts.append("</ul>")
         parts.append(render_svg(hop))
+        parts += _window_table(hop)
         parts += _migration_table(hop)
         if _has_rollback(hop):
             parts += _rollback_section(hop, n)
@@ -496,14 +497,42 @@ def _measured_table(rollback: RollbackReport) -> list[str]:
     return ['<table class="measured">', head, *rows, total, "</table>"]
 
 
-def _measured_row(row: MeasuredRow, rollback: RollbackReport) -> str:
-    """One timed step; a step the runbook does not estimate says so instead of a verdict."""
-    estimate = f"{row.estimate[0]} to {row.estimate[1]} min" if row.estimate else "—"
-    verdict = (
-        f'<span class="{VERDICT_CLASS[row.verdict]}">{esc(row.verdict)}</span>'
-        if row.verdict in VERDICT_CLASS
+def _estimate_cells(estimate: tuple[int, int] | None, verdict: str) -> tuple[str, str]:
+    """The runbook range and the verdict, or a plain "not a runbook estimate"."""
+    text = f"{estimate[0]} to {estimate[1]} min" if estimate else "—"
+    shown = (
+        f'<span class="{VERDICT_CLASS[verdict]}">{esc(verdict)}</span>'
+        if verdict in VERDICT_CLASS
         else '<span class="v-none">not a runbook estimate</span>'
     )
+    return text, shown
+
+
+def _window_table(hop: HopReport) -> list[str]:
+    """The times that decide the maintenance window, at the Automation data size of this hop.
+
+    Rehearsed on a copy of production, this is the table to plan the window from: which of the
+    runbook's ranges the installation falls in, and how much of the window the hook takes.
+    """
+    window = hop.window
+    if window is None or not window.steps:
+        return []
+    size = f"{window.rows:,} rows, {window.bytes / 1e6:,.1f} MB"
+    head = "<tr><th>Step</th><th>Measured</th><th>Runbook estimate</th><th>Verdict</th></tr>"
+    rows = []
+    for row in window.steps:
+        estimate, verdict = _estimate_cells(row.estimate, row.verdict)
+        rows.append(
+            f"<tr><td>{esc(row.step)}</td><td class=\"num\">{esc(duration(row.seconds))}</td>"
+            f'<td class="num">{esc(estimate)}</td><td>{verdict}</td></tr>'
+        )
+    title = f"<h4>Maintenance window of {esc(hop.new)} at {esc(size)} of Automation data</h4>"
+    return [title, '<table class="measured window">', head, *rows, "</table>"]
+
+
+def _measured_row(row: MeasuredRow, rollback: RollbackReport) -> str:
+    """One timed step; a step the runbook does not estimate says so instead of a verdict."""
+    estimate, verdict = _estimate_cells(row.estimate, row.verdict)
     return (
         f"<tr><td>{esc(row.step)}</td>"
         f'<td class="num">{esc(duration(row.seconds))}</td>'

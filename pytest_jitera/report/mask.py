@@ -25,6 +25,7 @@ _VOCABULARY = frozenset(
         ("steps", "status"),
         ("hops", "kind"),
         ("hops", "rollbacks", "steps", "verdict"),
+        ("hops", "window", "steps", "verdict"),
     }
 )
 

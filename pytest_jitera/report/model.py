@@ -69,6 +69,25 @@ class MigrationRow:
 
 
 @dataclass(frozen=True)
+class WindowRow:
+    """One time of a hop's maintenance window beside the runbook's range (minutes) for it."""
+
+    step: str
+    seconds: float
+    estimate: tuple[int, int] | None
+    verdict: str
+
+
+@dataclass(frozen=True)
+class HopWindow:
+    """A hop's maintenance window and the Automation data size it was measured at."""
+
+    rows: int
+    bytes: int
+    steps: tuple[WindowRow, ...] = ()
+
+
+@dataclass(frozen=True)
 class MaskedColumn:
     """A column of the seeded data masked before the first hop, and how many values it changed."""
 
@@ -219,6 +238,8 @@ class HopReport:
     rollbacks: tuple[RollbackReport, ...] = ()
     # The hook's migrations, slowest first; empty for files written before they were recorded.
     migrations: tuple[MigrationRow, ...] = ()
+    # The times that decide the maintenance window; None when the upgrade did not run.
+    window: HopWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -356,6 +377,7 @@ def _hop(data: Any, where: str) -> HopReport:
         migrations=tuple(
             _migration(item, f"{where}.migrations[{i}]") for i, item in reader.indexed("migrations")
         ),
+        window=_window(reader, "window"),
     )
 
 
@@ -448,6 +470,20 @@ def _rollback(data: Any, where: str) -> RollbackReport:
 def _measured(data: Any, where: str) -> MeasuredRow:
     """One measured step; the verdict must be one the page knows how to show."""
     reader = _Fields(data, where)
+    verdict, estimate = _verdict_and_estimate(reader)
+    return MeasuredRow(
+        step=reader.get("step", str),
+        start=reader.number("start"),
+        end=reader.number("end"),
+        seconds=reader.number("seconds"),
+        unavailable=reader.number("unavailable"),
+        estimate=estimate,
+        verdict=verdict,
+    )
+
+
+def _verdict_and_estimate(reader: _Fields) -> tuple[str, tuple[int, int] | None]:
+    """A row's verdict (one the page knows how to show) and its runbook range, if any."""
     verdict = reader.get("verdict", str)
     if verdict not in VERDICTS:
         raise reader.wrong("verdict", "one of " + ", ".join(repr(v) for v in VERDICTS))
@@ -458,15 +494,22 @@ def _measured(data: Any, where: str) -> MeasuredRow:
         and all(isinstance(x, int) and not isinstance(x, bool) for x in estimate)
     ):
         raise reader.wrong("estimate", "null or [low minutes, high minutes] as integers")
-    return MeasuredRow(
-        step=reader.get("step", str),
-        start=reader.number("start"),
-        end=reader.number("end"),
-        seconds=reader.number("seconds"),
-        unavailable=reader.number("unavailable"),
-        estimate=None if estimate is None else (estimate[0], estimate[1]),
-        verdict=verdict,
-    )
+    return verdict, None if estimate is None else (estimate[0], estimate[1])
+
+
+def _window(parent: _Fields, key: str) -> HopWindow | None:
+    """A hop's maintenance window; absent (None) in files written before it was recorded."""
+    data = parent.raw(key)
+    if data is None:
+        return None
+    where = f"{parent.where}.{key}"
+    reader = _Fields(data, where)
+    steps = []
+    for i, item in reader.indexed("steps"):
+        row = _Fields(item, f"{where}.steps[{i}]")
+        verdict, estimate = _verdict_and_estimate(row)
+        steps.append(WindowRow(row.get("step", str), row.number("seconds"), estimate, verdict))
+    return HopWindow(rows=reader.get("rows", int), bytes=reader.get("bytes", int), steps=tuple(steps))
 
 
 def _target_downtime(data: Any, where: str) -> TargetDowntime:

@@ -134,11 +134,22 @@ def test_a_rehearsal_seeded_with_a_million_projects_passes_and_costs_each_migrat
     assert projects["table"] == "projects", backfill
     assert projects["rows"] == PROJECTS, backfill
     assert projects["bytes"] > PROJECTS * 50, backfill  # a million rows hold tens of MB
+    # The maintenance window at that size, with the restore of the Scenario 3 procedure.
+    window = hops["v24.06.01->v24.07.01"]["window"]
+    assert window["rows"] >= PROJECTS, window
+    steps = {row["step"]: row for row in window["steps"]}
+    assert set(steps) == {
+        "back up and prove every datastore", "migration hook", "upgrade: helm upgrade to rolled out",
+        "restore into a new instance",
+    }, window
+    assert steps["upgrade: helm upgrade to rolled out"]["estimate"] == [10, 30], window
+    assert steps["migration hook"]["seconds"] >= backfill["seconds"], window
     for hop in hops.values():
         durations = [m["seconds"] for m in hop["migrations"]]
         assert durations == sorted(durations, reverse=True), hop["migrations"]
     print("\n".join(n for n in summary["notes"] if n.startswith("seeded")))
     print(json.dumps(hops["v24.06.01->v24.07.01"]["migrations"], indent=1))
+    print(json.dumps(window, indent=1))
 
 
 def _assert_masked(r: Rehearsal, dumps: dict[str, Path]) -> None:
